@@ -1,0 +1,73 @@
+"""course_utils: the helper package of "Large Models, from Theory to Practice".
+
+Names are imported lazily, so `import course_utils` stays fast and does not pull in
+PyTorch or TensorFlow until a notebook actually asks for something that needs them.
+"""
+
+from importlib import import_module
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it (one line each; add yours in the right group)
+_EXPORTS = {
+    # profiles and notebook parameters
+    "resolve_profile": "profiles",
+    "active_profile": "profiles",
+    "ProfileError": "profiles",
+    # results a notebook reports to the runners
+    "record": "results",
+    "recorded": "results",
+    # reproducibility and hardware
+    "seed_everything": "seeding",
+    "pick_device": "device",
+    "device_report": "device",
+    "configure_threads": "device",
+    "setup_tensorflow": "device",
+    "on_colab": "colab",
+    "import_keras": "quiet",
+    # checking hand-derived gradients (chapters 02 and 03)
+    "compare_grads": "gradcheck",
+    "grad_table": "gradcheck",
+    "numerical_grad": "gradcheck",
+    "GradCheck": "gradcheck",
+    # data
+    "load_mnist": "data",
+    "load_imdb": "data",
+    "DataUnavailableError": "data",
+    "data_dir": "data",
+    # text to token ids (chapter 05)
+    "tokenize": "text",
+    "Vocabulary": "text",
+    "encode_corpus": "text",
+    "pad_ids": "text",
+    "texts_to_ids": "text",
+    # training engine (PyTorch), its Keras counterpart, plots
+    "fit": "train",
+    "evaluate": "train",
+    "predict": "train",
+    "save_checkpoint": "train",
+    "load_checkpoint": "train",
+    "EarlyStopping": "train",
+    "random_shift_rotate": "augment",
+    "history_from_keras": "keras_bridge",
+    "EpochTimer": "keras_bridge",
+    "setup_keras": "keras_bridge",
+    "plot_history": "plots",
+    "plot_image_grid": "plots",
+    "plot_confusion_matrix": "plots",
+}
+
+__all__ = sorted(_EXPORTS) + ["__version__"]
+
+
+def __getattr__(name):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'course_utils' has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return __all__

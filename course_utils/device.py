@@ -1,0 +1,141 @@
+"""Which hardware to train on, and a short report of it.
+
+PyTorch picks CUDA, then Apple's MPS, then the CPU. TensorFlow is told to grow its GPU memory
+as needed, so that it can share one GPU with PyTorch in the same notebook.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+
+
+def physical_cores() -> int:
+    """Cores to use for math: hyper-threads rarely help dense kernels, so count real cores."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            pairs = {
+                line for line in fh.read().split("\n\n") for line in [_core_id(line)] if line is not None
+            }
+        if pairs:
+            return max(1, min(len(pairs), len(os.sched_getaffinity(0))))
+    except (OSError, AttributeError):
+        pass
+    return max(1, os.cpu_count() or 1)
+
+
+def _core_id(block: str):
+    fields = dict(
+        (k.strip(), v.strip()) for k, _, v in (ln.partition(":") for ln in block.splitlines()) if k.strip()
+    )
+    if "core id" not in fields:
+        return ("cpu", fields.get("processor")) if "processor" in fields else None
+    return (fields.get("physical id", "0"), fields["core id"])
+
+
+def configure_threads(n: int | None = None) -> int:
+    """Use one math thread per physical core in PyTorch (and TensorFlow, when loaded)."""
+    n = n or int(os.environ.get("COURSE_THREADS", 0)) or physical_cores()
+    if "torch" in sys.modules or _has("torch"):
+        import torch
+
+        torch.set_num_threads(n)
+    if "tensorflow" in sys.modules:
+        import tensorflow as tf
+
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(n)
+            tf.config.threading.set_inter_op_parallelism_threads(min(2, n))
+        except RuntimeError:
+            pass  # TensorFlow already started its thread pools; its defaults stay
+    return n
+
+
+def _has(name: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(name) is not None
+
+
+def pick_device(prefer: str = "auto"):
+    """A torch.device: `auto` means CUDA, else Apple MPS, else CPU; a named device must exist."""
+    import torch
+
+    if prefer in (None, "auto"):
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    dev = torch.device(prefer)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(
+            f"device {prefer!r} was asked for but PyTorch sees no CUDA GPU; use device='auto' or 'cpu'"
+        )
+    if dev.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise RuntimeError(f"device {prefer!r} was asked for but this machine has no Apple MPS; use 'auto' or 'cpu'")
+    return dev
+
+
+def amp_dtype(device) -> str | None:
+    """The mixed-precision type worth using on a device: bf16 where the GPU has it, fp16 on older GPUs."""
+    import torch
+
+    dev = torch.device(device)
+    if dev.type == "cuda":
+        # is_bf16_supported() also counts emulated bf16; only Ampere (8.0) and newer do it fast
+        return "bfloat16" if torch.cuda.get_device_capability(dev) >= (8, 0) else "float16"
+    if dev.type == "mps":
+        return "float16"
+    return None
+
+
+def setup_tensorflow(memory_growth: bool = True) -> list:
+    """Let TensorFlow allocate GPU memory as it goes, so PyTorch can share the GPU; returns TF's GPUs."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    for gpu in gpus:
+        try:
+            tf.config.experimental.set_memory_growth(gpu, memory_growth)
+        except RuntimeError:
+            pass  # the GPU is already initialised; growth must be set before first use
+    return gpus
+
+
+def device_report(include_tensorflow: bool | None = None) -> dict:
+    """Versions and hardware in one dict, for the top of a notebook or a bug report."""
+    import numpy as np
+
+    report = {
+        "python": platform.python_version(),
+        "platform": platform.platform(terse=True),
+        "cpu": platform.processor() or platform.machine(),
+        "physical_cores": physical_cores(),
+        "numpy": np.__version__,
+    }
+    if _has("torch"):
+        import torch
+
+        dev = pick_device()
+        report.update(
+            torch=torch.__version__,
+            torch_threads=torch.get_num_threads(),
+            device=str(dev),
+            device_name=torch.cuda.get_device_name(dev) if dev.type == "cuda" else report["cpu"],
+            mixed_precision=amp_dtype(dev) or "none (CPU: float32)",
+        )
+    if include_tensorflow is None:
+        include_tensorflow = "tensorflow" in sys.modules
+    if include_tensorflow and _has("tensorflow"):
+        import keras
+        import tensorflow as tf
+
+        report.update(
+            tensorflow=tf.__version__,
+            keras=keras.__version__,
+            tf_gpus=len(tf.config.list_physical_devices("GPU")),
+        )
+    return report
