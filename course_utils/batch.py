@@ -1,0 +1,514 @@
+"""The instructor's batch runner: one notebook over a grid of parameters and seeds, one table at the end.
+
+    python -m course_utils batch notebooks/06_overfitting.ipynb \\
+        --param remedy=baseline,dropout --param dropout=0.3,0.5 --seeds 0,1,2 \\
+        --workers 2 --out runs/sweep --profile smoke
+
+Three steps, in this order:
+
+1. *Validate.* The grid (every combination of the `--param` values, times the seeds) is checked
+   against the notebook's parameters cell before anything runs; a misspelt name or a wrong type
+   stops the batch with a message and no run starts.
+2. *Execute.* Each grid point runs under papermill in its own worker process; the executed copy is
+   kept as DIR/runs/<run-id>.ipynb with a readable run id such as `dropout=0.3_remedy=dropout_seed=1`.
+   A failing run is reported (its cell and error) and the others carry on.
+3. *Collect.* What each run recorded with `cu.record` goes into DIR/results.csv (one row per run);
+   a table of mean ± std over seeds per grid point is printed and plotted to DIR/summary.png.
+
+Run the same command again and finished runs are skipped (resume): only failed, missing or stale
+runs (the notebook or the settings changed since) execute again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import csv
+import hashlib
+import itertools
+import json
+import math
+import os
+import re
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+
+from .parameters import read_parameters, validate
+from .profiles import ENV_VAR, PROFILES, ProfileError
+from .results import read_results
+
+STATUS_SUFFIX = ".status.json"
+
+
+class BatchError(ProfileError):
+    """A batch that cannot start: bad grid, unknown parameter, wrong type."""
+
+
+# ---------------------------------------------------------------------------------------------
+# 1. The grid
+# ---------------------------------------------------------------------------------------------
+
+
+def split_values(text: str) -> list[str]:
+    """Split `a,b,c` on the commas that are not inside quotes or brackets: `"x,y",[1,2]` is two values."""
+    parts, depth, quote, start = [], 0, None, 0
+    for i, ch in enumerate(text):
+        if quote:
+            quote = None if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return [p.strip() for p in parts]
+
+
+def parse_value(raw: str):
+    """A Python literal (`3`, `0.1`, `True`, `None`, `'a,b'`) where it is one, else the string itself."""
+    try:
+        return ast.literal_eval(raw)
+    except (ValueError, SyntaxError):
+        return raw
+
+
+def parse_grid(param_args: list[str]) -> dict[str, list]:
+    """{name: [values]} from `--param name=v1,v2` options (a repeated name adds values)."""
+    grid: dict[str, list] = {}
+    for text in param_args:
+        name, sep, raw = text.partition("=")
+        name = name.strip()
+        if not sep or not name.isidentifier():
+            raise BatchError(f"--param takes name=v1,v2,..., got {text!r}")
+        parts = split_values(raw)
+        values = [parse_value(v) for v in parts]
+        if any(p == "" for p in parts):
+            raise BatchError(f"--param {text!r} has an empty value (quote it, '\"\"', to mean the empty string)")
+        for value in values:
+            if value not in grid.setdefault(name, []):
+                grid[name].append(value)
+    return grid
+
+
+def parse_seeds(text: str | None) -> list[int]:
+    if text is None or text.strip() == "":
+        return []
+    try:
+        seeds = [int(s) for s in split_values(text)]
+    except ValueError:
+        raise BatchError(f"--seeds takes integers like 0,1,2, got {text!r}") from None
+    if any(s < 0 for s in seeds) or len(set(seeds)) != len(seeds):
+        raise BatchError(f"--seeds must be distinct non-negative integers, got {text!r}")
+    return seeds
+
+
+def _fmt_value(value) -> str:
+    return value if isinstance(value, str) else repr(value)
+
+
+def run_id(params: dict, seed: int | None) -> str:
+    """A readable id that depends only on the settings: names sorted, seed last.
+
+    Characters that are unsafe in a file name are replaced, and a short hash of the exact settings
+    is then appended so that two different settings can never share an id.
+    """
+    pairs = [f"{k}={_fmt_value(params[k])}" for k in sorted(params)]
+    if seed is not None:
+        pairs.append(f"seed={seed}")
+    text = "_".join(pairs) or "default"
+    safe = re.sub(r"[^A-Za-z0-9._=+-]", "-", text)
+    if safe != text or len(safe) > 120:
+        digest = hashlib.sha1(json.dumps([sorted(params.items(), key=str), seed], default=repr).encode()).hexdigest()[:6]
+        safe = f"{safe[:110]}~{digest}"
+    return safe
+
+
+@dataclass
+class Run:
+    """One grid point with one seed."""
+
+    id: str
+    params: dict  # the swept parameters, without the seed
+    seed: int | None
+    inject: dict = field(default_factory=dict)  # everything papermill injects
+
+
+def seed_parameter(known: dict) -> tuple[str, type] | None:
+    """Which parameter takes the seed: `seed` (int) if the notebook has it, else `seeds` (a str like '0,1,2')."""
+    if "seed" in known:
+        return "seed", int
+    if "seeds" in known:
+        return "seeds", str
+    return None
+
+
+def plan(nb_path, grid: dict[str, list], seeds: list[int], profile: str | None = None) -> list[Run]:
+    """Expand and validate the grid; raises BatchError naming every problem, before anything runs."""
+    nb_path = Path(nb_path)
+    if not nb_path.exists():
+        raise BatchError(f"no such notebook: {nb_path}")
+    known = read_parameters(nb_path)
+    problems = []
+    seed_param = seed_parameter(known)
+    if seeds and seed_param is None:
+        problems.append(f"--seeds given but {nb_path.name} has no `seed` or `seeds` parameter")
+    if seed_param and seed_param[0] in grid and seeds:
+        problems.append(f"give the seeds either with --seeds or with --param {seed_param[0]}=..., not both")
+    if profile is not None and "profile" in grid:
+        problems.append("give the profile either with --profile or with --param profile=..., not both")
+    # Each distinct value is checked on its own, so one message lists every bad value at once.
+    for name, values in grid.items():
+        for value in values:
+            try:
+                validate(nb_path, {name: value})
+            except ProfileError as exc:
+                msg = str(exc).split(": ", 1)[-1]
+                if isinstance(value, str) and value in ("true", "false", "none", "null"):
+                    msg += f" (Python spells it {value.capitalize()})"
+                problems.append(msg)
+    if problems:
+        raise BatchError(f"{nb_path.name}: nothing was run:\n  - " + "\n  - ".join(dict.fromkeys(problems)))
+
+    names = list(grid)
+    runs, seen = [], {}
+    for combo in itertools.product(*(grid[n] for n in names)):
+        params = dict(zip(names, combo))
+        for seed in seeds or [None]:
+            inject = dict(params)
+            if seed is not None:
+                inject[seed_param[0]] = seed if seed_param[1] is int else str(seed)
+            if profile is not None and "profile" in known:
+                inject["profile"] = profile
+            rid = run_id(params, seed)
+            if rid in seen:  # e.g. 1 and 1.0 given as two values
+                raise BatchError(f"two grid points share the run id {rid!r}: {seen[rid]} and {params}")
+            seen[rid] = params
+            runs.append(Run(rid, params, seed, inject))
+    return runs
+
+
+# ---------------------------------------------------------------------------------------------
+# 2. Execution
+# ---------------------------------------------------------------------------------------------
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def execute_one(nb_path: str, out_path: str, inject: dict, env: dict, cell_timeout: int | None) -> dict:
+    """Run one notebook with papermill in this (worker) process; reports, never raises."""
+    os.environ.update(env)
+    import papermill as pm
+
+    start = time.perf_counter()
+    report = {"status": "ok", "error": "", "failed_cell": None}
+    # The kernel's own chatter (warnings, stderr) goes to <run-id>.log beside the notebook, not the console.
+    sys.stderr.flush()
+    saved_fd = os.dup(2)
+    log_fd = os.open(str(Path(out_path).with_suffix(".log")), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    os.dup2(log_fd, 2)
+    try:
+        pm.execute_notebook(
+            nb_path, out_path, parameters=inject or None, kernel_name="python3",
+            cwd=str(Path(nb_path).parent), progress_bar=False, log_output=False,
+            execution_timeout=cell_timeout,
+        )
+    except pm.PapermillExecutionError as exc:
+        first_line = str(exc.evalue).strip().splitlines()[0] if str(exc.evalue).strip() else ""
+        report.update(status="failed", failed_cell=exc.exec_count,
+                      error=f"{exc.ename}: {first_line}"[:300])
+    except Exception as exc:  # a dead kernel, a cell timeout: report it, let the others carry on
+        report.update(status="failed", error=f"{type(exc).__name__}: {exc}".strip().splitlines()[0][:300])
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved_fd, 2)
+        os.close(saved_fd)
+        os.close(log_fd)
+    report["seconds"] = round(time.perf_counter() - start, 2)
+    return report
+
+
+def _status_path(runs_dir: Path, rid: str) -> Path:
+    return runs_dir / f"{rid}{STATUS_SUFFIX}"
+
+
+def previous_status(runs_dir: Path, run: Run, fingerprint: dict) -> tuple[dict | None, str]:
+    """The stored report of a finished run, and why it must run again ('' when it need not)."""
+    path = _status_path(runs_dir, run.id)
+    if not path.exists():
+        return None, "new"
+    try:
+        status = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None, "unreadable status"
+    if status.get("status") != "ok":
+        return status, "failed before"
+    if not (runs_dir / f"{run.id}.ipynb").exists():
+        return status, "executed notebook missing"
+    if status.get("fingerprint") != fingerprint or status.get("inject") != json.loads(json.dumps(run.inject)):
+        return status, "notebook or settings changed"
+    return status, ""
+
+
+def _default_threads(workers: int) -> str:
+    from .device import physical_cores
+
+    return str(max(1, physical_cores() // max(1, workers)))
+
+
+def execute_all(nb_path: Path, runs: list[Run], out: Path, *, workers: int, profile: str | None,
+                cell_timeout: int | None = None, force: bool = False, log=print) -> list[dict]:
+    """Run what needs running (in parallel), skip what already finished; one report per run, in grid order."""
+    runs_dir = out / "runs"
+    runs_dir.mkdir(parents=True, exist_ok=True)
+    fingerprint = {"notebook": _sha256(nb_path), "profile": profile}
+    env = {"COURSE_THREADS": os.environ.get("COURSE_THREADS") or _default_threads(workers)}
+    if profile is not None:
+        env[ENV_VAR] = profile  # the kernels inherit it; a notebook's `profile` parameter may also be injected
+
+    reports: dict[str, dict] = {}
+    todo = []
+    for run in runs:
+        status, why = (None, "forced") if force else previous_status(runs_dir, run, fingerprint)
+        if why:
+            todo.append((run, why))
+        else:
+            reports[run.id] = dict(status, skipped=True)
+    if reports:
+        log(f"[batch] {len(reports)} of {len(runs)} runs already finished; skipping them (resume)")
+    total = len(todo)
+    if total:
+        log(f"[batch] running {total} notebook(s) with {min(workers, total)} worker(s), profile "
+            f"{profile or os.environ.get(ENV_VAR) or 'full (default)'}")
+
+    def finish(run: Run, report: dict, done: int):
+        report.update(run_id=run.id, params=run.params, seed=run.seed, inject=run.inject,
+                      fingerprint=fingerprint, skipped=False)
+        tmp = _status_path(runs_dir, run.id).with_suffix(".tmp")
+        tmp.write_text(json.dumps(report, indent=1, default=repr) + "\n", encoding="utf-8")
+        os.replace(tmp, _status_path(runs_dir, run.id))
+        reports[run.id] = report
+        line = f"[batch] {done}/{total} {report['status']:<6} {run.id} ({report['seconds']:.1f} s)"
+        if report["status"] != "ok":
+            where = f"cell [{report['failed_cell']}]: " if report.get("failed_cell") is not None else ""
+            line += f"\n        -> {where}{report['error']}\n        -> see {runs_dir / (run.id + '.ipynb')}"
+        log(line)
+
+    if total:
+        for run, _ in todo:  # a stale status must not survive an interrupted rerun
+            _status_path(runs_dir, run.id).unlink(missing_ok=True)
+        ctx = get_context("spawn")  # fresh interpreters: no inherited threads or event loops
+        with ProcessPoolExecutor(max_workers=min(workers, total), mp_context=ctx) as pool:
+            futures = {
+                pool.submit(execute_one, str(nb_path), str(runs_dir / f"{run.id}.ipynb"), run.inject, env, cell_timeout): run
+                for run, _ in todo
+            }
+            for done, fut in enumerate(as_completed(futures), 1):
+                run = futures[fut]
+                try:
+                    report = fut.result()
+                except Exception as exc:  # the worker process itself died
+                    report = {"status": "failed", "error": f"{type(exc).__name__}: {exc}"[:300],
+                              "failed_cell": None, "seconds": float("nan")}
+                finish(run, report, done)
+    return [reports[run.id] for run in runs]
+
+
+# ---------------------------------------------------------------------------------------------
+# 3. Collection
+# ---------------------------------------------------------------------------------------------
+
+
+def collect(runs: list[Run], reports: list[dict], out: Path) -> tuple[list[dict], list[str]]:
+    """One row per run: id, parameters, seed, status, seconds, error, then every recorded result."""
+    param_names = list(dict.fromkeys(k for run in runs for k in run.params))
+    rows, result_names = [], []
+    for run, rep in zip(runs, reports):
+        nb_out = out / "runs" / f"{run.id}.ipynb"
+        try:
+            results = read_results(nb_out) if nb_out.exists() else {}
+        except (OSError, ValueError):
+            results = {}
+        for name in results:
+            if name not in result_names:
+                result_names.append(name)
+        rows.append({"run_id": run.id, **run.params, "seed": run.seed, "status": rep["status"],
+                     "seconds": rep.get("seconds"), "error": rep.get("error", ""),
+                     "failed_cell": rep.get("failed_cell"), "results": results})
+    header = ["run_id", *param_names, "seed", "status", "seconds", "error", "failed_cell", *result_names]
+    with (out / "results.csv").open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(header)
+        for row in rows:
+            cells = [row.get(h) if h in row else row["results"].get(h) for h in header]
+            writer.writerow(["" if c is None else json.dumps(c) if isinstance(c, list) else c for c in cells])
+    return rows, result_names
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _mean_std(values: list[float]) -> tuple[float, float]:
+    n = len(values)
+    mean = sum(values) / n
+    std = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1)) if n > 1 else 0.0
+    return mean, std
+
+
+def summarise(runs: list[Run], rows: list[dict], result_names: list[str]) -> list[dict]:
+    """Mean and std (over seeds, successful runs only) of each numeric result, per grid point."""
+    groups: dict[str, dict] = {}
+    for run, row in zip(runs, rows):
+        key = json.dumps(run.params, sort_keys=True, default=repr)
+        g = groups.setdefault(key, {"params": run.params, "n": 0, "failed": 0, "values": {}})
+        if row["status"] != "ok":
+            g["failed"] += 1
+            continue
+        g["n"] += 1
+        for name in result_names:
+            value = row["results"].get(name)
+            if _is_number(value):
+                g["values"].setdefault(name, []).append(float(value))
+    summary = []
+    for g in groups.values():
+        stats = {name: _mean_std(vals) for name, vals in g["values"].items()}
+        summary.append({"params": g["params"], "n": g["n"], "failed": g["failed"], "stats": stats})
+    return summary
+
+
+def _label(params: dict) -> str:
+    return ", ".join(f"{k}={_fmt_value(v)}" for k, v in params.items()) or "(defaults)"
+
+
+def print_summary(summary: list[dict], metrics: list[str], log=print) -> None:
+    if not summary:
+        return
+    labels = [_label(s["params"]) for s in summary]
+    cells = [[f"{s['stats'][m][0]:.4g} ± {s['stats'][m][1]:.2g}" if m in s["stats"] else "-" for m in metrics]
+             for s in summary]
+    lw = max(len("grid point"), *map(len, labels))
+    widths = [max(len(m), *(len(c[i]) for c in cells)) for i, m in enumerate(metrics)]
+    log("\n" + "  ".join([f"{'grid point':<{lw}}", f"{'ok':>3}", f"{'failed':>6}", *(f"{m:>{w}}" for m, w in zip(metrics, widths))]))
+    log("  ".join(["-" * lw, "---", "------", *("-" * w for w in widths)]))
+    for label, s, c in zip(labels, summary, cells):
+        log("  ".join([f"{label:<{lw}}", f"{s['n']:>3}", f"{s['failed']:>6}", *(f"{v:>{w}}" for v, w in zip(c, widths))]))
+    log("(mean ± std over seeds; std uses n-1; failed runs are left out)")
+
+
+def plot_summary(summary: list[dict], metric: str, path: Path, title: str = "batch summary") -> bool:
+    """Horizontal bars of one result per grid point with std error bars; False when nothing to plot."""
+    points = [s for s in summary if metric in s["stats"]]
+    if not points:
+        return False
+    import matplotlib
+
+    if "matplotlib.pyplot" not in sys.modules:
+        matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = [f"{_label(s['params'])}  (n={s['n']})" for s in points]
+    means = [s["stats"][metric][0] for s in points]
+    stds = [s["stats"][metric][1] for s in points]
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(points) + 1.4))
+    y = list(range(len(points)))[::-1]
+    ax.barh(y, means, xerr=stds, color="tab:blue", alpha=0.75, capsize=4)
+    ax.set_yticks(y, labels)
+    lo = min(m - s for m, s in zip(means, stds))
+    hi = max(m + s for m, s in zip(means, stds))
+    pad = (hi - lo) * 0.15 or abs(hi) * 0.05 or 1.0
+    if lo > 0 and lo - pad > 0 and (hi - lo) < 0.5 * hi:
+        ax.set_xlim(lo - pad, hi + pad)  # zoom in when the differences are small next to the values
+    ax.set_xlabel(f"{metric} (mean ± std over seeds)")
+    ax.set_title(title)
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+# ---------------------------------------------------------------------------------------------
+# The command
+# ---------------------------------------------------------------------------------------------
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(
+        prog="python -m course_utils batch",
+        description="Run one notebook over a grid of parameters and seeds; collect one table and one plot.",
+    )
+    ap.add_argument("notebook", type=Path, help="the notebook to run, e.g. notebooks/06_overfitting.ipynb")
+    ap.add_argument("--param", action="append", default=[], metavar="NAME=V1,V2",
+                    help="a parameter and the values to sweep (repeatable; values are Python literals, else strings)")
+    ap.add_argument("--seeds", default=None, help="seeds to repeat every grid point with, e.g. 0,1,2")
+    ap.add_argument("--workers", type=int, default=1, help="notebooks run at the same time (default 1)")
+    ap.add_argument("--out", type=Path, required=True, help="folder for runs/, results.csv and summary.png")
+    ap.add_argument("--profile", choices=PROFILES, default=None,
+                    help="run profile (default: $COURSE_PROFILE, else the notebook's default: full)")
+    ap.add_argument("--metric", default=None, help="result to plot (default: the first numeric result)")
+    ap.add_argument("--timeout", type=int, default=None, help="seconds allowed per cell")
+    ap.add_argument("--force", action="store_true", help="rerun every run, even finished ones")
+    ap.add_argument("--dry-run", action="store_true", help="validate and list the grid, run nothing")
+    args = ap.parse_args(argv)
+
+    profile = args.profile or os.environ.get(ENV_VAR) or None
+    try:
+        if args.workers < 1:
+            raise BatchError("--workers must be at least 1")
+        if profile is not None and profile not in PROFILES:
+            raise BatchError(f"unknown profile {profile!r} (from ${ENV_VAR}); choose one of {', '.join(PROFILES)}")
+        grid = parse_grid(args.param)
+        seeds = parse_seeds(args.seeds)
+        runs = plan(args.notebook, grid, seeds, profile)
+    except ProfileError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+    nb_path = args.notebook.resolve()
+    print(f"[batch] {nb_path.name}: {len(runs)} run(s) = "
+          + (" x ".join([f"{k}({len(v)})" for k, v in grid.items()] + ([f"seeds({len(seeds)})"] if seeds else [])) or "defaults")
+          + f" -> {args.out}")
+    if args.dry_run:
+        for run in runs:
+            print(f"  {run.id}: {run.inject}")
+        return 0
+
+    out = args.out.resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "batch.json").write_text(json.dumps(
+        {"notebook": str(nb_path), "grid": grid, "seeds": seeds, "profile": profile,
+         "workers": args.workers, "runs": [r.id for r in runs]}, indent=1, default=repr) + "\n", encoding="utf-8")
+    reports = execute_all(nb_path, runs, out, workers=args.workers, profile=profile,
+                          cell_timeout=args.timeout, force=args.force)
+    rows, result_names = collect(runs, reports, out)
+    summary = summarise(runs, rows, result_names)
+    numeric = [m for m in result_names if any(m in s["stats"] for s in summary)]
+    print_summary(summary, numeric)
+    metric = args.metric or (numeric[0] if numeric else None)
+    if args.metric and args.metric not in numeric:
+        print(f"[batch] note: no run recorded a numeric {args.metric!r}; recorded: {', '.join(numeric) or 'none'}")
+    plotted = metric is not None and plot_summary(summary, metric, out / "summary.png", f"{nb_path.name}: {metric}")
+
+    failed = [r for r in rows if r["status"] != "ok"]
+    for r in failed:
+        where = f"cell [{r['failed_cell']}]: " if r["failed_cell"] is not None else ""
+        print(f"[batch] FAILED {r['run_id']}: {where}{r['error']}")
+    print(f"[batch] {len(rows) - len(failed)} ok, {len(failed)} failed; results: {out / 'results.csv'}"
+          + (f"; plot of {metric}: {out / 'summary.png'}" if plotted else ""))
+    if failed:
+        print("[batch] run the same command again to rerun only the failed runs")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
