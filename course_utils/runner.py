@@ -11,16 +11,15 @@ anything runs, so a typo costs a second, not a half-hour run.
 from __future__ import annotations
 
 import argparse
-import ast
 import csv
 import json
 import os
 import sys
 import tempfile
-import time
 from datetime import datetime
 from pathlib import Path
 
+from .batch import execute_one, parse_value
 from .parameters import validate
 from .profiles import ENV_VAR, PROFILES, ProfileError
 from .results import read_results
@@ -53,10 +52,7 @@ def parse_param(text: str):
     name, sep, raw = text.partition("=")
     if not sep or not name.isidentifier():
         raise ProfileError(f"--param takes name=value, got {text!r}")
-    try:
-        return name, ast.literal_eval(raw)
-    except (ValueError, SyntaxError):
-        return name, raw
+    return name, parse_value(raw)
 
 
 def _clean(nb_path: Path) -> None:
@@ -70,23 +66,14 @@ def _clean(nb_path: Path) -> None:
 
 
 def execute(nb: Path, output: Path, parameters: dict, timeout: int | None) -> dict:
-    """Execute one notebook; never raises for a failing notebook, reports it instead."""
-    import papermill as pm
-
-    start = time.perf_counter()
-    status, error = "ok", ""
-    try:
-        pm.execute_notebook(
-            str(nb), str(output), parameters=parameters or None, kernel_name="python3",
-            cwd=str(nb.parent), progress_bar=False, log_output=False, execution_timeout=timeout,
-        )
-    except pm.PapermillExecutionError as exc:
-        status, error = "failed", f"cell {exc.exec_count}: {exc.ename}: {exc.evalue}"[:300]
-    except Exception as exc:  # a kernel that died, a timeout: report and carry on with the others
-        status, error = "failed", f"{type(exc).__name__}: {exc}"[:300]
-    seconds = time.perf_counter() - start
+    """Execute one notebook (the batch runner's way: kernel chatter goes to a .log beside it)."""
+    report = execute_one(str(nb), str(output), parameters, {}, timeout)
+    error = report["error"]
+    if report["failed_cell"] is not None:
+        error = f"cell {report['failed_cell']}: {error}"
     results = read_results(output) if output.exists() else {}
-    return {"notebook": nb.stem, "status": status, "seconds": round(seconds, 1), "error": error, "results": results}
+    return {"notebook": nb.stem, "status": report["status"], "seconds": round(report["seconds"], 1),
+            "error": error, "results": results}
 
 
 def _fmt(value) -> str:
