@@ -78,19 +78,6 @@ def pick_device(prefer: str = "auto"):
     return dev
 
 
-def amp_dtype(device) -> str | None:
-    """The mixed-precision type worth using on a device: bf16 where the GPU has it, fp16 on older GPUs."""
-    import torch
-
-    dev = torch.device(device)
-    if dev.type == "cuda":
-        # is_bf16_supported() also counts emulated bf16; only Ampere (8.0) and newer do it fast
-        return "bfloat16" if torch.cuda.get_device_capability(dev) >= (8, 0) else "float16"
-    if dev.type == "mps":
-        return "float16"
-    return None
-
-
 def setup_tensorflow(memory_growth: bool = True) -> list:
     """Let TensorFlow allocate GPU memory as it goes, so PyTorch can share the GPU; returns TF's GPUs."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -119,13 +106,15 @@ def device_report(include_tensorflow: bool | None = None) -> dict:
     if _has("torch"):
         import torch
 
+        from .train.precision import precision_for
+
         dev = pick_device()
         report.update(
             torch=torch.__version__,
             torch_threads=torch.get_num_threads(),
             device=str(dev),
             device_name=torch.cuda.get_device_name(dev) if dev.type == "cuda" else report["cpu"],
-            mixed_precision=amp_dtype(dev) or "none (CPU: float32)",
+            mixed_precision=str(precision_for("auto", dev)),  # what cu.fit will train in here
         )
     if include_tensorflow is None:
         include_tensorflow = "tensorflow" in sys.modules

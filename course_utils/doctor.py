@@ -53,25 +53,18 @@ def versions() -> dict:
 
 
 def device(tensorflow: bool = True) -> dict:
-    """device.device_report, with the training engine's mixed-precision choice for that device."""
+    """device.device_report (which names the precision the training engine uses on that device)."""
     from .device import device_report
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     report = device_report(include_tensorflow=tensorflow)
     for key in ("python", "numpy", "torch", "tensorflow", "keras", "physical_cores", "torch_threads"):
         report.pop(key, None)  # shown under versions and settings
-    if "device" in report:
-        try:
-            from .train.precision import precision_for
+    if report.get("device", "").startswith("cuda"):
+        import torch
 
-            report["mixed_precision"] = str(precision_for("auto", report["device"]))
-        except Exception as exc:  # the training engine is optional here  # noqa: BLE001
-            report["mixed_precision"] = f"{report.get('mixed_precision')} (training engine not importable: {exc})"
-        if report["device"].startswith("cuda"):
-            import torch
-
-            cap = torch.cuda.get_device_capability()
-            report["compute_capability"] = f"{cap[0]}.{cap[1]}"
+        cap = torch.cuda.get_device_capability()
+        report["compute_capability"] = f"{cap[0]}.{cap[1]}"
     from .colab import on_colab
 
     report["colab"] = on_colab()
