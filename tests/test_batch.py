@@ -8,34 +8,25 @@ import csv
 import json
 from pathlib import Path
 
-import nbformat
 import pytest
 
 from course_utils import batch
+from _nbmaker import make_notebook
 
 REPO = Path(__file__).resolve().parents[1]
 NB06 = REPO / "notebooks" / "06_overfitting.ipynb"
 
 
-def make_notebook(path: Path) -> Path:
+def grid_notebook(path: Path) -> Path:
     """Parameters x, scale, tag, seed; fails in its second code cell while a marker file exists."""
-    nb = nbformat.v4.new_notebook()
-    params = nbformat.v4.new_code_cell(
-        'x: int = 1\nscale: float = 1.0\ntag: str = "a"\nfail_marker: str = ""\nseed: int = 0'
+    return make_notebook(
+        path,
+        'x: int = 1\nscale: float = 1.0\ntag: str = "a"\nfail_marker: str = ""\nseed: int = 0',
+        "import os\nimport course_utils as cu",
+        "if fail_marker and os.path.exists(fail_marker) and x == 2 and seed == 1:\n"
+        "    raise ValueError(f'planned failure for x={x}')",
+        "cu.record('score', x * scale + seed)\ncu.record('tag_seen', tag)",
     )
-    params.metadata["tags"] = ["parameters"]
-    nb.cells = [
-        params,
-        nbformat.v4.new_code_cell("import os\nimport course_utils as cu"),
-        nbformat.v4.new_code_cell(
-            "if fail_marker and os.path.exists(fail_marker) and x == 2 and seed == 1:\n"
-            "    raise ValueError(f'planned failure for x={x}')"
-        ),
-        nbformat.v4.new_code_cell("cu.record('score', x * scale + seed)\ncu.record('tag_seen', tag)"),
-    ]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
-    nbformat.write(nb, path)
-    return path
 
 
 def read_csv(path: Path) -> list[dict]:
@@ -68,7 +59,7 @@ def test_run_ids_are_readable_stable_and_safe():
 
 
 def test_plan_expands_the_cartesian_product_times_seeds(tmp_path):
-    nb = make_notebook(tmp_path / "t.ipynb")
+    nb = grid_notebook(tmp_path / "t.ipynb")
     runs = batch.plan(nb, {"x": [1, 2], "tag": ["a", "b"]}, [0, 1, 2], profile="smoke")
     assert len(runs) == 12 and len({r.id for r in runs}) == 12
     assert runs[0].inject == {"x": 1, "tag": "a", "seed": 0}  # no `profile` parameter: only the env var
@@ -87,7 +78,7 @@ def test_plan_expands_the_cartesian_product_times_seeds(tmp_path):
     ],
 )
 def test_bad_grid_is_refused_and_nothing_runs(tmp_path, capsys, param, message):
-    nb = make_notebook(tmp_path / "t.ipynb")
+    nb = grid_notebook(tmp_path / "t.ipynb")
     out = tmp_path / "out"
     rc = batch.main([str(nb), "--param", param, "--seeds", "0,1", "--workers", "2", "--out", str(out)])
     err = capsys.readouterr().err
@@ -98,12 +89,7 @@ def test_bad_grid_is_refused_and_nothing_runs(tmp_path, capsys, param, message):
 
 @pytest.mark.timeout(30)
 def test_bool_parameter_given_lowercase_true_gets_a_hint(tmp_path, capsys):
-    nb = nbformat.v4.new_notebook()
-    cell = nbformat.v4.new_code_cell("augment: bool = False\nseed: int = 0")
-    cell.metadata["tags"] = ["parameters"]
-    nb.cells = [cell]
-    path = tmp_path / "b.ipynb"
-    nbformat.write(nb, path)
+    path = make_notebook(tmp_path / "b.ipynb", "augment: bool = False\nseed: int = 0")
     rc = batch.main([str(path), "--param", "augment=true", "--out", str(tmp_path / "out")])
     err = capsys.readouterr().err
     assert rc == 2 and "expected bool" in err and "Python spells it True" in err
@@ -112,12 +98,7 @@ def test_bool_parameter_given_lowercase_true_gets_a_hint(tmp_path, capsys):
 
 @pytest.mark.timeout(30)
 def test_seeds_without_a_seed_parameter_and_bad_profile_are_refused(tmp_path, capsys):
-    nb = nbformat.v4.new_notebook()
-    cell = nbformat.v4.new_code_cell("x: int = 1")
-    cell.metadata["tags"] = ["parameters"]
-    nb.cells = [cell]
-    path = tmp_path / "n.ipynb"
-    nbformat.write(nb, path)
+    path = make_notebook(tmp_path / "n.ipynb", "x: int = 1")
     assert batch.main([str(path), "--seeds", "0,1", "--out", str(tmp_path / "o")]) == 2
     assert "no `seed` or `seeds` parameter" in capsys.readouterr().err
     with pytest.raises(SystemExit):  # argparse refuses an unknown profile
@@ -130,7 +111,7 @@ def test_seeds_without_a_seed_parameter_and_bad_profile_are_refused(tmp_path, ca
 
 @pytest.mark.timeout(240)
 def test_end_to_end_with_a_failure_then_resume(tmp_path, capsys):
-    nb = make_notebook(tmp_path / "t.ipynb")
+    nb = grid_notebook(tmp_path / "t.ipynb")
     marker = tmp_path / "fail-now"
     marker.touch()
     out = tmp_path / "out"
@@ -186,7 +167,7 @@ def test_end_to_end_with_a_failure_then_resume(tmp_path, capsys):
 
 @pytest.mark.timeout(60)
 def test_dry_run_lists_the_grid_and_runs_nothing(tmp_path, capsys):
-    nb = make_notebook(tmp_path / "t.ipynb")
+    nb = grid_notebook(tmp_path / "t.ipynb")
     out = tmp_path / "out"
     assert batch.main([str(nb), "--param", "x=1,2", "--seeds", "0,1,2", "--out", str(out), "--dry-run"]) == 0
     printed = capsys.readouterr().out
