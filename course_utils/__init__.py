@@ -1,7 +1,10 @@
 """course_utils: the helper package of "Large Models, from Theory to Practice".
 
-Names are imported lazily, so `import course_utils` stays fast and does not pull in
-PyTorch or TensorFlow until a notebook actually asks for something that needs them.
+Everything a chapter calls is listed below, each name with the module that defines it; open that
+module to read how it works. Names are imported lazily, so `import course_utils` stays fast and
+pulls in neither PyTorch nor TensorFlow until a notebook asks for something that needs them.
+The instructor's and maintainer's tools (run, batch, data, doctor, colab) are in
+course_utils/tools/ and are reached as `python -m course_utils COMMAND`; no chapter needs them.
 """
 
 from importlib import import_module
@@ -10,6 +13,8 @@ __version__ = "0.1.0"
 
 # public name -> module that defines it (one line each; add yours in the right group)
 _EXPORTS = {
+    # the one call at the top of every chapter: threads, TensorFlow, seeds, device
+    "setup": "session",
     # profiles and notebook parameters
     "resolve_profile": "profiles",
     "active_profile": "profiles",
@@ -22,9 +27,9 @@ _EXPORTS = {
     "pick_device": "device",
     "device_report": "device",
     "configure_threads": "device",
-    "setup_tensorflow": "device",
     "on_colab": "colab",
-    "import_keras": "quiet",
+    "import_keras": "frameworks",
+    "setup_keras": "frameworks",
     # checking hand-derived gradients (chapters 02 and 03)
     "compare_grads": "gradcheck",
     "grad_table": "gradcheck",
@@ -51,7 +56,6 @@ _EXPORTS = {
     "random_shift_rotate": "augment",
     "history_from_keras": "keras_bridge",
     "EpochTimer": "keras_bridge",
-    "setup_keras": "keras_bridge",
     "plot_history": "plots",
     "plot_image_grid": "plots",
     "plot_confusion_matrix": "plots",

@@ -4,10 +4,11 @@ import sys
 from importlib import import_module
 
 COMMANDS = {
-    "run": ("course_utils.runner", "execute notebooks with papermill and print a results table"),
-    "data": ("course_utils.data.cli", "fetch, verify or locate MNIST and IMDb (fetch|verify|where)"),
-    "batch": ("course_utils.batch", "run one notebook over a grid of parameters and seeds"),
-    "doctor": ("course_utils.doctor", "print versions, device, data and settings to paste when asking for help"),
+    "run": ("course_utils.tools.run", "execute notebooks with papermill and print a results table"),
+    "batch": ("course_utils.tools.batch", "run one notebook over a grid of parameters and seeds"),
+    "data": ("course_utils.tools.data_cli", "fetch, verify or locate the course's data (fetch|verify|where)"),
+    "doctor": ("course_utils.tools.doctor", "print versions, device, data and settings to paste when asking for help"),
+    "colab": ("course_utils.tools.colab_cells", "maintainers: update or check the Colab badges and set-up cells"),
 }
 
 

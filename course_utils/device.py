@@ -1,7 +1,8 @@
-"""Which hardware to train on, and a short report of it.
+"""Which hardware to train on, how many threads to use, and the one report of what was chosen.
 
-PyTorch picks CUDA, then Apple's MPS, then the CPU. TensorFlow is told to grow its GPU memory
-as needed, so that it can share one GPU with PyTorch in the same notebook.
+PyTorch picks CUDA, then Apple's MPS, then the CPU. `device_report` is the single description of
+the device and of the precision the training engine will use on it: `cu.setup` prints it in one
+line, the doctor and the Colab set-up cell show the same facts.
 """
 
 from __future__ import annotations
@@ -78,22 +79,8 @@ def pick_device(prefer: str = "auto"):
     return dev
 
 
-def setup_tensorflow(memory_growth: bool = True) -> list:
-    """Let TensorFlow allocate GPU memory as it goes, so PyTorch can share the GPU; returns TF's GPUs."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import tensorflow as tf
-
-    gpus = tf.config.list_physical_devices("GPU")
-    for gpu in gpus:
-        try:
-            tf.config.experimental.set_memory_growth(gpu, memory_growth)
-        except RuntimeError:
-            pass  # the GPU is already initialised; growth must be set before first use
-    return gpus
-
-
-def device_report(include_tensorflow: bool | None = None) -> dict:
-    """Versions and hardware in one dict, for the top of a notebook or a bug report."""
+def device_report(device="auto", include_tensorflow: bool | None = None) -> dict:
+    """Versions, hardware and the engine's precision on `device`, in one dict (TensorFlow's when loaded)."""
     import numpy as np
 
     report = {
@@ -106,9 +93,12 @@ def device_report(include_tensorflow: bool | None = None) -> dict:
     if _has("torch"):
         import torch
 
-        from .train.precision import precision_for
+        from .precision import precision_for
 
-        dev = pick_device()
+        dev = pick_device(device)
+        if dev.type == "cuda":
+            cap = torch.cuda.get_device_capability(dev)
+            report["compute_capability"] = f"{cap[0]}.{cap[1]}"
         report.update(
             torch=torch.__version__,
             torch_threads=torch.get_num_threads(),
@@ -119,12 +109,30 @@ def device_report(include_tensorflow: bool | None = None) -> dict:
     if include_tensorflow is None:
         include_tensorflow = "tensorflow" in sys.modules
     if include_tensorflow and _has("tensorflow"):
-        import keras
+        from .frameworks import import_keras
+
+        keras = import_keras()
         import tensorflow as tf
 
         report.update(
             tensorflow=tf.__version__,
             keras=keras.__version__,
             tf_gpus=len(tf.config.list_physical_devices("GPU")),
+            keras_policy=keras.mixed_precision.global_policy().name,
         )
     return report
+
+
+def describe(report: dict) -> str:
+    """One line from device_report: what the engine trains on, in which precision, with how many threads."""
+    if "device" not in report:
+        return f"no PyTorch here: NumPy only, {report['physical_cores']} cores"
+    where = report["device"]
+    if report.get("device_name") and report["device_name"] != report.get("cpu"):
+        where += f" ({report['device_name']}"
+        where += f", compute capability {report['compute_capability']})" if "compute_capability" in report else ")"
+    line = f"device {where}, training precision {report['mixed_precision']}, {report['torch_threads']} threads"
+    if "keras" in report:
+        on = f"{report['tf_gpus']} GPU(s)" if report["tf_gpus"] else "the CPU"
+        line += f"; Keras {report['keras']} on {on} in {report['keras_policy']}"
+    return line

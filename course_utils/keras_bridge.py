@@ -1,13 +1,10 @@
-"""Keras beside the PyTorch engine: the same history table, the same precision rules.
+"""Keras beside the PyTorch engine: the same history table, so both can be plotted and collected alike.
 
-`history_from_keras` turns a Keras History into the DataFrame that `fit` returns (epoch,
-train_loss, train_acc, val_loss, val_acc, lr, seconds), so plot_history can draw PyTorch and
-Keras curves together and the runners collect both alike. Keras does not log epoch times or the
-learning rate; add `EpochTimer()` to the callbacks to get them. TensorFlow is imported only when
-a function here needs it.
-
-Under a mixed policy, give the last layer dtype="float32" (e.g. Dense(10, dtype="float32")) so
-that the softmax and the loss are computed in float32.
+`history_from_keras` turns a Keras History into the DataFrame that `cu.fit` returns (the columns
+of course_utils.history). Keras does not log epoch times or the learning rate; add
+`EpochTimer()` to the callbacks to get them. TensorFlow is imported only when EpochTimer is first
+used. Keras' start-up (quiet import, GPU memory growth, precision policy) is
+course_utils.frameworks.setup_keras, which `cu.setup(keras=True)` calls.
 """
 
 from __future__ import annotations
@@ -16,18 +13,13 @@ import math
 import time
 
 import numpy as np
-import pandas as pd
 
-from .device import setup_tensorflow
-from .quiet import import_keras
-from .train.engine import COLUMNS
-from .train.precision import choose_precision
+from .history import COLUMNS, history_frame
 
 _ACC_KEYS = ("accuracy", "acc", "sparse_categorical_accuracy", "binary_accuracy", "categorical_accuracy")
-_POLICIES = {"bfloat16": "mixed_bfloat16", "float16": "mixed_float16", None: "float32"}
 
 
-def history_from_keras(history, seconds=None) -> pd.DataFrame:
+def history_from_keras(history, seconds=None):
     """A Keras History (or its .history dict) as fit's DataFrame; seconds: a list or an EpochTimer."""
     logs = history.history if hasattr(history, "history") else dict(history)
     if "loss" not in logs:
@@ -45,7 +37,7 @@ def history_from_keras(history, seconds=None) -> pd.DataFrame:
             return [float(v) for v in fallback[-n:]]
         return [math.nan] * n
 
-    frame = pd.DataFrame({
+    columns = {
         "epoch": [e + 1 for e in getattr(history, "epoch", range(n))][:n],
         "train_loss": column("loss"),
         "train_acc": column(*_ACC_KEYS),
@@ -53,30 +45,24 @@ def history_from_keras(history, seconds=None) -> pd.DataFrame:
         "val_acc": column(*("val_" + k for k in _ACC_KEYS)),
         "lr": column("lr", "learning_rate", fallback=timer.lr if timer else None),
         "seconds": column("seconds", fallback=seconds),
-    })
-    return frame[COLUMNS]
+    }
+    rows = [{c: columns[c][i] for c in COLUMNS} for i in range(n)]
+    return history_frame(rows, framework="keras", precision=_keras_policy())
 
 
-def setup_keras(mixed_precision="auto") -> dict:
-    """GPU memory growth and the mixed-precision policy for Keras, by the engine's rules.
+def _keras_policy() -> str:
+    import sys
 
-    "auto": mixed_bfloat16 on GPUs with compute capability >= 8.0, mixed_float16 on older GPUs
-    (Keras then scales the loss itself), float32 on the CPU. Returns {"gpus": n, "policy": name}.
-    """
-    keras = import_keras()
-    gpus = setup_tensorflow()
-    capability = None
-    if gpus:
-        import tensorflow as tf
-
-        capability = tf.config.experimental.get_device_details(gpus[0]).get("compute_capability")
-    precision = choose_precision(mixed_precision, "cuda" if gpus else "cpu", capability)
-    policy = _POLICIES[precision.dtype]
-    keras.mixed_precision.set_global_policy(policy)
-    return {"gpus": len(gpus), "policy": policy}
+    keras = sys.modules.get("keras")
+    if keras is None:
+        return "unknown"
+    policy = keras.mixed_precision.global_policy().name
+    return {"mixed_bfloat16": "bfloat16", "mixed_float16": "float16"}.get(policy, policy)
 
 
 def _make_epoch_timer():
+    from .frameworks import import_keras
+
     keras = import_keras()
 
     class EpochTimer(keras.callbacks.Callback):

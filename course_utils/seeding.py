@@ -29,7 +29,7 @@ def seed_everything(seed: int, *, tensorflow: bool | None = None) -> dict:
     if tensorflow is None:
         tensorflow = importlib.util.find_spec("tensorflow") is not None
     if tensorflow:
-        from .quiet import import_keras
+        from .frameworks import import_keras
 
         import_keras().utils.set_random_seed(seed)  # seeds Python, NumPy and the TensorFlow backend
         seeded.append("tensorflow")

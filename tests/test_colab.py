@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from course_utils import colab
+from course_utils.tools import colab_cells
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -38,28 +39,28 @@ def test_notebook_has_its_badge_and_the_setup_cell(path):
     nb = _nb(path)
     first = nb["cells"][0]
     assert first["cell_type"] == "markdown", f"{path.name}: the first cell should be the Colab badge"
-    links = [link for cell in nb["cells"] if cell["cell_type"] == "markdown" for link in colab.badge_links(colab._source(cell))]
-    assert links == [colab.colab_url(path.name)], (
-        f"{path.name}: expected exactly one Colab badge, pointing to {colab.colab_url(path.name)}; found {links}. "
+    links = [link for cell in nb["cells"] if cell["cell_type"] == "markdown" for link in colab_cells.badge_links(colab_cells._source(cell))]
+    assert links == [colab_cells.colab_url(path.name)], (
+        f"{path.name}: expected exactly one Colab badge, pointing to {colab_cells.colab_url(path.name)}; found {links}. "
         "Run `python -m course_utils.colab --update`."
     )
-    assert colab.badge_links(colab._source(first)) == links
+    assert colab_cells.badge_links(colab_cells._source(first)) == links
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]
-    assert code and colab._source(code[0]) == colab.setup_cell_source(), (
+    assert code and colab_cells._source(code[0]) == colab_cells.setup_cell_source(), (
         f"{path.name}: the first code cell must be the Colab set-up cell; run `python -m course_utils.colab --update`"
     )
 
 
 def test_everything_is_up_to_date_with_the_configured_repository():
-    changed = colab.update(ROOT, write=False)
+    changed = colab_cells.update(ROOT, write=False)
     assert not changed, f"out of date: {changed}; run `python -m course_utils.colab --update`"
 
 
 def test_readme_badges_agree_with_the_configured_repository():
     assert (ROOT / "README.md").is_file(), "README.md is missing"
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    links = colab.badge_links(readme)
-    assert sorted(links) == sorted(colab.colab_url(p.name) for p in NOTEBOOKS), (
+    links = colab_cells.badge_links(readme)
+    assert sorted(links) == sorted(colab_cells.colab_url(p.name) for p in NOTEBOOKS), (
         "README.md: every notebook needs one badge pointing to the configured repository; "
         "run `python -m course_utils.colab --update`"
     )
@@ -70,30 +71,30 @@ def test_update_inserts_badge_and_setup_cell_and_is_idempotent(tmp_path):
     (tmp_path / "notebooks").mkdir()
     for name in ("01_a.ipynb", "02_b.ipynb"):
         (tmp_path / "notebooks" / name).write_text(json.dumps(_tiny_notebook(f"# Chapter {name[:2]}")), encoding="utf-8")
-    (tmp_path / "README.md").write_text(f"# Course\n\n{colab.README_BEGIN}\nold\n{colab.README_END}\n\nmore\n", encoding="utf-8")
+    (tmp_path / "README.md").write_text(f"# Course\n\n{colab_cells.README_BEGIN}\nold\n{colab_cells.README_END}\n\nmore\n", encoding="utf-8")
 
-    assert colab.main(["--check", "--root", str(tmp_path)]) == 1
-    assert sorted(colab.update(tmp_path)) == ["README.md", "notebooks/01_a.ipynb", "notebooks/02_b.ipynb"]
-    assert colab.update(tmp_path) == []  # a second run changes nothing
-    assert colab.main(["--check", "--root", str(tmp_path)]) == 0
+    assert colab_cells.main(["--check", "--root", str(tmp_path)]) == 1
+    assert sorted(colab_cells.update(tmp_path)) == ["README.md", "notebooks/01_a.ipynb", "notebooks/02_b.ipynb"]
+    assert colab_cells.update(tmp_path) == []  # a second run changes nothing
+    assert colab_cells.main(["--check", "--root", str(tmp_path)]) == 0
 
     nb = _nb(tmp_path / "notebooks" / "01_a.ipynb")
     kinds = [(c["cell_type"], c.get("id")) for c in nb["cells"]]
     assert kinds == [("markdown", "colab-badge"), ("markdown", "t"), ("code", "colab-setup"), ("code", "p"), ("markdown", "s")]
-    assert colab.badge_links("".join(nb["cells"][0]["source"])) == [colab.colab_url("01_a.ipynb")]
+    assert colab_cells.badge_links("".join(nb["cells"][0]["source"])) == [colab_cells.colab_url("01_a.ipynb")]
     readme = (tmp_path / "README.md").read_text(encoding="utf-8")
     assert readme.startswith("# Course\n\n") and readme.endswith("\n\nmore\n") and "old" not in readme
-    assert "| Chapter 02 |" in readme and colab.colab_url("02_b.ipynb") in readme
+    assert "| Chapter 02 |" in readme and colab_cells.colab_url("02_b.ipynb") in readme
 
 
 def test_update_follows_a_change_of_repository(tmp_path, monkeypatch):
     (tmp_path / "notebooks").mkdir()
     (tmp_path / "notebooks" / "01_a.ipynb").write_text(json.dumps(_tiny_notebook()), encoding="utf-8")
-    (tmp_path / "README.md").write_text(f"{colab.README_BEGIN}\n{colab.README_END}\n", encoding="utf-8")
-    colab.update(tmp_path)
-    monkeypatch.setattr(colab, "REPO", "https://github.com/someone/fork.git")
-    monkeypatch.setattr(colab, "BRANCH", "v2")
-    assert sorted(colab.update(tmp_path)) == ["README.md", "notebooks/01_a.ipynb"]
+    (tmp_path / "README.md").write_text(f"{colab_cells.README_BEGIN}\n{colab_cells.README_END}\n", encoding="utf-8")
+    colab_cells.update(tmp_path)
+    monkeypatch.setattr(colab_cells, "REPO", "https://github.com/someone/fork.git")
+    monkeypatch.setattr(colab_cells, "BRANCH", "v2")
+    assert sorted(colab_cells.update(tmp_path)) == ["README.md", "notebooks/01_a.ipynb"]
     text = (tmp_path / "notebooks" / "01_a.ipynb").read_text(encoding="utf-8")
     assert "github/someone/fork/blob/v2/notebooks/01_a.ipynb" in text
     assert "git+https://github.com/someone/fork@v2" in text
@@ -104,25 +105,25 @@ def test_update_follows_a_change_of_repository(tmp_path, monkeypatch):
 
 def test_update_keeps_outputs_of_an_unchanged_setup_cell(tmp_path):
     (tmp_path / "notebooks").mkdir()
-    nb = colab.refresh_notebook(_tiny_notebook(), "01_a.ipynb")
+    nb = colab_cells.refresh_notebook(_tiny_notebook(), "01_a.ipynb")
     setup = next(c for c in nb["cells"] if c.get("id") == "colab-setup")
     setup["execution_count"] = 1
-    (tmp_path / "notebooks" / "01_a.ipynb").write_text(colab.dumps(nb), encoding="utf-8")
-    (tmp_path / "README.md").write_text(colab.readme_block([tmp_path / "notebooks" / "01_a.ipynb"]), encoding="utf-8")
-    assert colab.update(tmp_path) == []
+    (tmp_path / "notebooks" / "01_a.ipynb").write_text(colab_cells.dumps(nb), encoding="utf-8")
+    (tmp_path / "README.md").write_text(colab_cells.readme_block([tmp_path / "notebooks" / "01_a.ipynb"]), encoding="utf-8")
+    assert colab_cells.update(tmp_path) == []
 
 
 def test_update_refuses_a_readme_without_markers(tmp_path):
     (tmp_path / "notebooks").mkdir()
     (tmp_path / "README.md").write_text("# Course\n", encoding="utf-8")
-    assert colab.main(["--update", "--root", str(tmp_path)]) == 1
+    assert colab_cells.main(["--update", "--root", str(tmp_path)]) == 1
     assert (tmp_path / "README.md").read_text(encoding="utf-8") == "# Course\n"
 
 
 def test_bad_repository_setting_is_refused(monkeypatch):
-    monkeypatch.setattr(colab, "REPO", "gitlab.com/x/y")
+    monkeypatch.setattr(colab_cells, "REPO", "gitlab.com/x/y")
     with pytest.raises(ValueError, match="github.com/<org>/<repo>"):
-        colab.colab_url("01_background.ipynb")
+        colab_cells.colab_url("01_background.ipynb")
 
 
 # --- the set-up cell -------------------------------------------------------------------------------
@@ -136,7 +137,7 @@ def test_setup_cell_does_nothing_outside_colab(monkeypatch, capsys):
     from IPython.core.inputtransformer2 import TransformerManager
 
     _not_colab(monkeypatch)
-    code = TransformerManager().transform_cell(colab.setup_cell_source())
+    code = TransformerManager().transform_cell(colab_cells.setup_cell_source())
     assert "run_line_magic('pip', 'install -q \"course_utils @ git+https://github.com/" in code
 
     def forbidden(*args, **kwargs):
@@ -151,7 +152,7 @@ def test_setup_cell_does_nothing_outside_colab(monkeypatch, capsys):
 
 def test_setup_is_a_no_op_outside_colab(monkeypatch, capsys):
     _not_colab(monkeypatch)
-    monkeypatch.setattr(colab, "_fetch_data", lambda: pytest.fail("fetched data outside Colab"))
+    monkeypatch.setattr(colab, "_fetch", lambda datasets=None: pytest.fail("fetched data outside Colab"))
     assert colab.on_colab() is False
     assert colab.setup() is None
     assert capsys.readouterr() == ("", "")
@@ -172,11 +173,11 @@ def test_setup_on_a_cpu_colab_fetches_data_and_names_the_menu_path(monkeypatch, 
 
     monkeypatch.setenv("COLAB_RELEASE_TAG", "release-colab_20261101")
     calls = []
-    monkeypatch.setattr(colab, "_fetch_data", lambda: calls.append("fetch") or 0)
+    monkeypatch.setattr(colab, "_fetch", lambda datasets=None: calls.append("fetch") or {"mnist": "ready"})
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     result = colab.setup()
     out = capsys.readouterr().out
-    assert calls == ["fetch"] and result == {"data_fetch_rc": 0, "gpu": None}
+    assert calls == ["fetch"] and result["data"] == {"mnist": "ready"} and result["device"] == "cpu"
     assert "No GPU" in out
     assert "Runtime → Change runtime type → Hardware accelerator → T4 GPU" in out
     assert "estimate" in out
@@ -186,13 +187,14 @@ def test_setup_on_a_t4_reports_fp16_with_gradient_scaling(monkeypatch, capsys):
     import torch
 
     monkeypatch.setenv("COLAB_RELEASE_TAG", "release-colab_20261101")
-    monkeypatch.setattr(colab, "_fetch_data", lambda: 0)
+    monkeypatch.setattr(colab, "_fetch", lambda datasets=None: {})
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "get_device_name", lambda i=0: "Tesla T4")
     monkeypatch.setattr(torch.cuda, "get_device_capability", lambda i=0: (7, 5))
     result = colab.setup()
     out = capsys.readouterr().out
-    assert result["gpu"] == "Tesla T4"
+    assert result["device"] == "cuda" and result["precision"] == "float16 + GradScaler"
+    assert "Tesla T4, compute capability 7.5" in out
     assert "float16 + GradScaler" in out and "No GPU" not in out
 
 
@@ -206,13 +208,13 @@ def test_setup_on_a_t4_reports_fp16_with_gradient_scaling(monkeypatch, capsys):
     ((9, 0), "bfloat16", False),  # H100 (Hopper)
 ])
 def test_engine_precision_by_compute_capability(capability, dtype, scaler):
-    from course_utils.train.precision import Precision, choose_precision
+    from course_utils.precision import Precision, choose_precision
 
     assert choose_precision("auto", "cuda", capability) == Precision(dtype, scaler=scaler)
 
 
 def test_t4_refuses_bf16_and_cpu_stays_float32():
-    from course_utils.train.precision import Precision, choose_precision
+    from course_utils.precision import Precision, choose_precision
 
     with pytest.raises(ValueError, match="no fast bfloat16"):
         choose_precision("bf16", "cuda", (7, 5))
@@ -220,7 +222,11 @@ def test_t4_refuses_bf16_and_cpu_stays_float32():
 
 
 def test_grad_scaler_is_made_for_fp16_only():
-    from course_utils.train.precision import Precision, grad_scaler
+    from course_utils.precision import Precision, grad_scaler
+
+    import torch
 
     assert grad_scaler("cpu", Precision("bfloat16")) is None
     assert grad_scaler("cpu", Precision(None)) is None
+    scaler = grad_scaler("cpu", Precision("float16", scaler=True))  # what a T4 gets, made on any machine
+    assert isinstance(scaler, torch.amp.GradScaler) and scaler.is_enabled()

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from course_utils import doctor
+from course_utils.tools import doctor
 
 
 @pytest.fixture
@@ -33,23 +33,16 @@ def test_report_has_every_section(report):
     assert {"mnist", "imdb", "cache"} <= set(report["data"])
 
 
-def test_data_status_follows_the_cache(tmp_path, monkeypatch):
-    from course_utils.data.registry import MNIST_FILES
-    from course_utils.data.sources import write_marker
+def test_data_section_is_the_data_layers_own_status(tmp_path, monkeypatch):
+    """One cache-status function answers the doctor, `data where` and `data verify` alike."""
+    from course_utils import data
 
     monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))
-    data = doctor.data()
-    assert data["cache"] == str(tmp_path.resolve())
-    assert data["mnist"]["status"] == "0/4 files verified" and data["imdb"]["status"] == "missing"
-
-    spec = MNIST_FILES["test_labels"]
-    path = tmp_path / spec.relpath
-    path.parent.mkdir(parents=True)
-    path.write_bytes(b"not really mnist")
-    assert doctor.data()["mnist"]["files"][spec.name] == "present, not verified yet"
-    write_marker(path, {"sha256": spec.sha256}, "test")
-    assert doctor.data()["mnist"]["files"][spec.name] == "verified"
-    assert doctor.data()["mnist"]["status"] == "1/4 files verified"
+    report = doctor.data()
+    assert report["cache"] == str(tmp_path.resolve())
+    for name in data.DATASETS:
+        assert report[name] == data.status(name)
+        assert report[name]["state"] == "missing"
 
 
 def test_hints_name_the_fix(monkeypatch, tmp_path):
@@ -57,7 +50,7 @@ def test_hints_name_the_fix(monkeypatch, tmp_path):
     monkeypatch.setenv("COURSE_PROFILE", "fast")
     monkeypatch.setenv("OMP_NUM_THREADS", "999")
     hints = "\n".join(doctor.collect(tensorflow=False)["hints"])
-    assert "mnist: 0/4 files verified; run `python -m course_utils data fetch`" in hints
+    assert "mnist: missing; " in hints and "python -m course_utils data fetch" in hints
     assert "unknown profile 'fast'" in hints
     assert "OMP_NUM_THREADS=999" in hints
 

@@ -56,6 +56,15 @@ def test_accepts_torch_and_tensorflow_tensors():
     t = torch.tensor([1.0, 2.0], requires_grad=True)
     assert np.array_equal(to_numpy(t * 1), np.array([1.0, 2.0], dtype=np.float32))
     assert compare_grads("torch", t * 1, np.array([1.0, 2.0], dtype=np.float32)).verdict == "exact"
+    tf = pytest.importorskip("tensorflow")
+    v = tf.Variable([1.0, 2.0])
+    with tf.GradientTape() as tape:
+        s = tf.reduce_sum(v ** 2)
+    grad = tape.gradient(s, v)  # a tf.Tensor, as chapter 02 passes it
+    assert np.array_equal(to_numpy(grad), np.array([2.0, 4.0], dtype=np.float32))
+    assert compare_grads("tf", grad, np.array([2.0, 4.0])).ok
+    assert compare_grads("tf vs torch", grad, torch.tensor([2.0, 4.0])).verdict == "exact"
+    assert compare_grads("tf wrong", grad, np.array([2.0, 4.5])).verdict == "wrong"
 
 
 def test_numerical_grad_matches_analytic():

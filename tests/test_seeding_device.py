@@ -1,4 +1,8 @@
+import os
 import random
+import subprocess
+import sys
+import textwrap
 
 import numpy as np
 import pytest
@@ -49,20 +53,80 @@ def test_asking_for_a_missing_gpu_says_what_to_do():
         cu.pick_device("cuda")
 
 
+def _cpu_has_bf16_flags() -> bool:
+    """Read from the kernel, independently of the code under test (Linux only)."""
+    try:
+        flags = open("/proc/cpuinfo", encoding="utf-8").read()
+    except OSError:
+        pytest.skip("no /proc/cpuinfo here")
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
 def test_threads_and_report():
     n = cu.configure_threads()
     assert 1 <= n <= (device.os.cpu_count() or 1)
     assert torch.get_num_threads() == n
-    report = cu.device_report()
+    report = cu.device_report("cpu", include_tensorflow=False)
     for key in ("python", "torch", "device", "mixed_precision", "physical_cores"):
         assert key in report
-    from course_utils.train.precision import precision_for
+    # the report states what the engine will train in: bf16 exactly where the CPU has bf16 instructions
+    assert report["mixed_precision"] == ("bfloat16" if _cpu_has_bf16_flags() else "float32")
+    assert device.describe(report) == (
+        f"device cpu, training precision {report['mixed_precision']}, {n} threads")
 
-    if report["device"] == "cpu":  # the report states what the engine will actually train in
-        assert report["mixed_precision"] == str(precision_for("auto", "cpu"))
+
+def _run(code: str) -> subprocess.CompletedProcess:
+    """Code in a fresh interpreter: what is imported, printed and written to fd 2 is then its own."""
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True,
+                          timeout=240, env={**os.environ, "COURSE_THREADS": "1"})
 
 
-def test_import_keras_is_quiet(capfd):
-    keras = cu.import_keras()
-    assert hasattr(keras, "Sequential")
-    assert "oneDNN" not in capfd.readouterr().err
+def test_import_keras_is_quiet_on_a_fresh_interpreter():
+    run = _run("""
+        import sys
+        import course_utils as cu
+        assert "tensorflow" not in sys.modules
+        keras = cu.import_keras()
+        print(keras.Sequential.__name__)
+    """)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "Sequential"
+    assert run.stderr == "", run.stderr  # no oneDNN banner, no absl warnings: nbval would fail the cell
+
+
+def test_setup_seeds_sets_threads_and_says_so_in_one_line():
+    run = _run("""
+        import random, sys
+        import numpy as np, torch
+        import course_utils as cu
+        dev = cu.setup(seed=5, device="cpu")
+        a = (random.random(), float(np.random.rand()), float(torch.rand(1)))
+        cu.setup(seed=5, device="cpu", quiet=True)
+        b = (random.random(), float(np.random.rand()), float(torch.rand(1)))
+        print(dev, a == b, torch.get_num_threads(), "tensorflow" in sys.modules)
+    """)
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.strip().splitlines()
+    assert len(lines) == 2 and lines[0].startswith("setup: seed 5; device cpu, training precision ")
+    assert lines[0].endswith(", 1 threads")
+    assert lines[1] == "cpu True 1 False"  # seeded, COURSE_THREADS honoured, TensorFlow not started
+    assert run.stderr == ""
+
+
+def test_setup_with_keras_starts_it_quietly_in_float32_on_a_cpu():
+    run = _run("""
+        import course_utils as cu
+        cu.setup(seed=1, device="cpu", keras=True)
+        import keras, tensorflow as tf
+        print(keras.mixed_precision.global_policy().name, tf.config.threading.get_intra_op_parallelism_threads())
+    """)
+    assert run.returncode == 0, run.stderr
+    lines = run.stdout.strip().splitlines()
+    assert "; Keras 3." in lines[0] and "on the CPU in float32" in lines[0]
+    assert lines[1] == "float32 1"
+    assert run.stderr == "", run.stderr
+
+
+def test_setup_refuses_a_device_that_is_not_there_before_anything_else():
+    with pytest.raises(RuntimeError, match="use device='auto' or 'cpu'"):
+        cu.setup(seed=0, device="cuda" if not torch.cuda.is_available() else "mps", quiet=True)

@@ -9,7 +9,8 @@ import torch
 from torch import nn
 
 import course_utils as cu
-from course_utils.train import EarlyStopping, choose_precision
+from course_utils.precision import choose_precision
+from course_utils.train import EarlyStopping
 from course_utils.train.progress import resolve_mode
 
 TO_FLOAT = lambda x: x.float().div(255)  # noqa: E731  uint8 digits stay uint8 until the batch
@@ -24,6 +25,7 @@ def digits(mirror_dir):
 
 
 def mlp(hidden=64, dropout=0.0, seed=0):
+    """A seeded MLP; the seed also fixes fit's shuffling, dropout and augmentation that follow."""
     torch.manual_seed(seed)
     return nn.Sequential(nn.Flatten(), nn.Linear(784, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, 10))
 
@@ -39,7 +41,7 @@ def same_weights(a, b):
 def test_learns_real_digits(digits):
     train, test = digits
     model = mlp()
-    h = cu.fit(model, train, test, epochs=5, lr=3e-3, transform=TO_FLOAT, seed=0, verbose=0)
+    h = cu.fit(model, train, test, epochs=5, lr=3e-3, transform=TO_FLOAT, verbose=0)
     assert list(h.columns) == ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds"]
     assert h["epoch"].tolist() == [1, 2, 3, 4, 5]
     assert h["train_loss"].iloc[-1] < h["train_loss"].iloc[0]
@@ -56,15 +58,17 @@ def test_same_seed_same_history(digits):
     (x, y), (xt, yt) = digits
     runs = []
     for _ in range(2):
-        model = mlp(dropout=0.3, seed=1)  # dropout and augmentation use the seeded generator
+        cu.seed_everything(7, tensorflow=False)  # the one seeding call: weights, shuffle, dropout, augmentation
+        model = mlp(dropout=0.3, seed=7)
         aug = lambda b: cu.random_shift_rotate(b.unsqueeze(1)).squeeze(1)  # noqa: E731
-        h = cu.fit(model, (x[:600], y[:600]), (xt[:200], yt[:200]), epochs=2, batch_size=64, seed=7,
+        h = cu.fit(model, (x[:600], y[:600]), (xt[:200], yt[:200]), epochs=2, batch_size=64,
                    transform=TO_FLOAT, augment=aug, schedule="cosine", verbose=0)
         runs.append((h.drop(columns="seconds"), weights(model)))
     assert runs[0][0].equals(runs[1][0])
     assert same_weights(runs[0][1], runs[1][1])
-    other = cu.fit(mlp(dropout=0.3, seed=1), (x[:600], y[:600]), epochs=1, batch_size=64, seed=8,
-                   transform=TO_FLOAT, verbose=0)
+    model = mlp(dropout=0.3, seed=7)
+    torch.manual_seed(8)  # same initial weights, another shuffle and other dropout masks
+    other = cu.fit(model, (x[:600], y[:600]), epochs=1, batch_size=64, transform=TO_FLOAT, verbose=0)
     assert other["train_loss"].iloc[0] != runs[0][0]["train_loss"].iloc[0]
 
 
@@ -72,14 +76,14 @@ def test_early_stopping_restores_best_weights(digits):
     (x, y), (xt, yt) = digits
     rng = np.random.default_rng(0)
     noise = (x[:300], rng.permutation(y[:300]))  # shuffled labels: memorising them hurts validation
-    kw = dict(epochs=30, lr=3e-3, transform=TO_FLOAT, seed=3, verbose=0)
-    model = mlp(hidden=256)
+    kw = dict(epochs=30, lr=3e-3, transform=TO_FLOAT, verbose=0)
+    model = mlp(hidden=256, seed=3)
     h = cu.fit(model, noise, (xt[:300], yt[:300]), early_stopping=dict(patience=2, monitor="val_loss"), **kw)
     best = int(h["val_loss"].idxmin()) + 1
     assert h.attrs["stopped_early"] and h.attrs["best_epoch"] == best
     assert len(h) == best + 2
     # the weights are those of the best epoch: equal to a run that simply ends there
-    again = mlp(hidden=256)
+    again = mlp(hidden=256, seed=3)
     cu.fit(again, noise, (xt[:300], yt[:300]), **{**kw, "epochs": best})
     assert same_weights(weights(model), weights(again))
     assert cu.evaluate(model, (xt[:300], yt[:300]), transform=TO_FLOAT)["loss"] == pytest.approx(h["val_loss"].min(), rel=1e-5)
@@ -89,7 +93,7 @@ def test_checkpoint_round_trip(digits, tmp_path):
     (x, y), _ = digits
     model = mlp()
     path = tmp_path / "run" / "mlp.pt"
-    h = cu.fit(model, (x[:256], y[:256]), epochs=2, transform=TO_FLOAT, checkpoint=path, seed=0, verbose=0)
+    h = cu.fit(model, (x[:256], y[:256]), epochs=2, transform=TO_FLOAT, checkpoint=path, verbose=0)
     fresh = mlp(seed=5)
     opt = torch.optim.Adam(fresh.parameters())
     meta = cu.load_checkpoint(path, fresh, opt)
@@ -125,7 +129,7 @@ def test_checkpoint_refuses_pickled_objects(tmp_path):
     (dict(shape=(100, 28, 27), val=False), r"cannot run on the inputs: a batch of shape \(2, 28, 27\)"),
     (dict(no_transform=True), "x is uint8: pass e.g. transform="),
     (dict(val_shape=(10, 28, 27)), "val_data x has samples of shape"),
-    (dict(metrics=("f1",)), "unknown metric"),
+    (dict(optimizer=42), "unknown optimizer 42"),
 ])
 def test_refuses_bad_arguments_before_training(change, message):
     change = dict(change)
@@ -169,7 +173,7 @@ def test_binary_lstm_on_token_ids():
     torch.manual_seed(0)
     model = TinyLSTM()
     h = cu.fit(model, (ids[:400], label[:400].long()), (ids[400:], label[400:].long()), epochs=8, lr=1e-2,
-               batch_size=32, seed=0, grad_clip=1.0, schedule="onecycle", verbose=0)
+               batch_size=32, grad_clip=1.0, schedule="onecycle", verbose=0)
     assert h["val_acc"].iloc[-1] > 0.8
     assert cu.predict(model, ids[:3]).shape == (3, 1)
     with pytest.raises(ValueError, match="expects 0/1 labels"):
@@ -206,7 +210,8 @@ def test_progress_lines_on_stdout_only(digits, capsys, monkeypatch):
     cu.fit(mlp(), (x[:128], y[:128]), (xt[:64], yt[:64]), epochs=2, transform=TO_FLOAT, verbose=2)
     out, err = capsys.readouterr()
     lines = out.strip().splitlines()
-    assert len(lines) == 2 and lines[0].startswith("epoch 1/2  train_loss") and "val_acc" in lines[0]
+    assert len(lines) == 3 and lines[0] == "fit: 128 samples on cpu in float32, 2 epoch(s) of 1 steps"
+    assert lines[1].startswith("epoch 1/2  train_loss") and "val_acc" in lines[1]
     assert err == ""
     cu.fit(mlp(), (x[:128], y[:128]), epochs=1, transform=TO_FLOAT, verbose=0)
     assert capsys.readouterr() == ("", "")
@@ -226,3 +231,32 @@ def test_random_shift_rotate():
     assert cu.random_shift_rotate(x[:, 0]).shape == (8, 28, 28)
     with pytest.raises(TypeError, match="float images"):
         cu.random_shift_rotate(torch.zeros(2, 28, 28, dtype=torch.uint8))
+
+
+def test_checkpoint_meta_from_numpy_loads_back(tmp_path):
+    """NumPy numbers in the meta (an epoch from np.argmax, a history column) are stored as plain values."""
+    path = cu.save_checkpoint(tmp_path / "np.pt", mlp(), epoch=np.int64(3), acc=np.float32(0.5),
+                              curve=np.arange(3), nested={"best": np.int32(2)})
+    assert cu.load_checkpoint(path, mlp()) == {"epoch": 3, "acc": 0.5, "curve": [0, 1, 2], "nested": {"best": 2}}
+    with pytest.raises(TypeError, match="checkpoint meta\\['rule'\\] is a EarlyStopping"):
+        cu.save_checkpoint(tmp_path / "bad.pt", mlp(), rule=EarlyStopping())
+    assert not (tmp_path / "bad.pt").exists() and not list(tmp_path.glob(".part-*"))
+
+
+def test_early_stopping_on_val_acc_and_without_restoring(digits):
+    (x, y), (xt, yt) = digits
+    rng = np.random.default_rng(1)
+    noise = (x[:300], rng.permutation(y[:300]))
+    kw = dict(epochs=30, lr=3e-3, transform=TO_FLOAT, verbose=0)
+    model = mlp(hidden=256, seed=4)
+    h = cu.fit(model, noise, (xt[:300], yt[:300]), early_stopping=dict(patience=2, monitor="val_acc"), **kw)
+    best = int(h["val_acc"].idxmax()) + 1  # the first epoch with the highest accuracy
+    assert h.attrs["stopped_early"] and h.attrs["best_epoch"] == best and len(h) == best + 2
+    assert cu.evaluate(model, (xt[:300], yt[:300]), transform=TO_FLOAT)["acc"] == pytest.approx(h["val_acc"].max())
+
+    kept = mlp(hidden=256, seed=4)
+    h2 = cu.fit(kept, noise, (xt[:300], yt[:300]),
+                early_stopping=dict(patience=2, monitor="val_acc", restore_best=False), **kw)
+    assert h2.drop(columns="seconds").equals(h.drop(columns="seconds"))  # same run, same seed
+    # the last epoch's weights stay: their accuracy is the last row's, not the best one
+    assert cu.evaluate(kept, (xt[:300], yt[:300]), transform=TO_FLOAT)["acc"] == pytest.approx(h2["val_acc"].iloc[-1])

@@ -22,7 +22,7 @@ SCRIPT = textwrap.dedent("""
     torch.manual_seed(100 + rank)  # different starting weights: DDP must copy rank 0's
     model = nn.Sequential(nn.Linear(20, 32), nn.ReLU(), nn.Linear(32, 3))
     h = cu.fit(model, (x[:800], y[:800]), (x[800:], y[800:]), epochs=3, batch_size=50, lr=1e-2,
-               seed=0, checkpoint=os.path.join(out, "ckpt.pt"), verbose=2)
+               checkpoint=os.path.join(out, "ckpt.pt"), verbose=2)
     state = b"".join(v.numpy().tobytes() for v in model.state_dict().values())
     result = dict(history=h.drop(columns="seconds").to_dict("list"), world=h.attrs["world_size"],
                   digest=hashlib.sha256(state).hexdigest(), alone=cu.evaluate(model, (x[800:], y[800:])))

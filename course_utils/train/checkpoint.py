@@ -8,10 +8,13 @@ save never leaves a half-written checkpoint behind.
 
 from __future__ import annotations
 
-import os
+import numbers
 from pathlib import Path
 
+import numpy as np
 import torch
+
+from .._files import atomic_writer
 
 _WRAPPER_PREFIXES = ("module.", "_orig_mod.")  # added by DistributedDataParallel / torch.compile
 
@@ -32,15 +35,28 @@ def save_checkpoint(path, model, optimizer=None, **meta) -> Path:
 
     Example: save_checkpoint("runs/cnn.pt", model, epoch=5, history=history.to_dict("list")).
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {"model": unwrap(model).state_dict(), "meta": meta}
+    payload = {"model": unwrap(model).state_dict(), "meta": _plain(meta, "meta")}
     if optimizer is not None:
         payload["optimizer"] = optimizer.state_dict()
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(payload, tmp)
-    os.replace(tmp, path)
-    return path
+    with atomic_writer(path) as f:
+        torch.save(payload, f)
+    return Path(path)
+
+
+def _plain(value, where: str):
+    """Meta values as plain Python (NumPy scalars and arrays converted), so weights_only loads them."""
+    if isinstance(value, dict):
+        return {str(k): _plain(v, f"{where}[{k!r}]") for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if isinstance(value, np.ndarray):
+        return _plain(value.tolist(), where)
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or isinstance(value, (bool, str, numbers.Number, torch.Tensor)):
+        return value
+    raise TypeError(f"checkpoint {where} is a {type(value).__name__}; store numbers, strings, lists "
+                    "or dicts of them (a checkpoint holds no pickled objects)")
 
 
 def load_checkpoint(path, model, optimizer=None, *, map_location="cpu", strict: bool = True) -> dict:

@@ -60,6 +60,12 @@ def take(t: torch.Tensor, idx: torch.Tensor, device: torch.device) -> torch.Tens
     return t.index_select(0, idx)
 
 
+def steps_per_epoch(n: int, batch_size: int, world: int = 1) -> int:
+    """Batches per epoch for one process: its share of n samples (n // world under torchrun)."""
+    share = n // world if world > 1 else n
+    return -(-share // batch_size)
+
+
 def shuffled_batches(n: int, batch_size: int, generator: torch.Generator, device, rank=0, world=1):
     """Index tensors for one epoch: a seeded permutation, this process's share of it, in batches.
 
@@ -71,7 +77,9 @@ def shuffled_batches(n: int, batch_size: int, generator: torch.Generator, device
     if world > 1:
         perm = perm[rank::world][: n // world]
     perm = perm.to(device)
-    return [perm[i : i + batch_size] for i in range(0, len(perm), batch_size)]
+    batches = [perm[i : i + batch_size] for i in range(0, len(perm), batch_size)]
+    assert len(batches) == steps_per_epoch(n, batch_size, world)  # the schedule was sized with it
+    return batches
 
 
 def ordered_batches(n: int, batch_size: int, device, rank=0, world=1):

@@ -1,11 +1,16 @@
 """fit, evaluate, predict: the one training loop behind every PyTorch model in the course.
 
-The loop is the textbook one (forward, loss, backward, step) with three choices that make it fast:
-the whole dataset sits on the device as tensors and a batch is one index_select (no per-sample
-Python); losses and accuracies are summed on the device and read once per epoch (no sync per
-batch); mixed precision is used where the hardware has it. Every argument is checked, and the
-model is run once on two samples, before the first step, so mistakes fail in seconds with a
-message that says what to change.
+Chapter 04 writes the plain loop by hand first (forward, loss, backward, step, over a DataLoader).
+`fit` is that loop, plus what a course run needs around it:
+- every argument is checked, and the model is run once on two samples, before the first step, so a
+  mistake fails in seconds with a message that says what to change;
+- the whole dataset sits on the device as tensors and a batch is one index_select (no per-sample
+  Python); losses and accuracies are summed on the device and read once per epoch (no sync per batch);
+- mixed precision where the hardware has it (course_utils.precision), said in the first line it prints;
+- a learning-rate schedule, gradient clipping, early stopping with the best weights restored,
+  a checkpoint per epoch, and the same code under torchrun (train/distributed.py).
+Seeding is not fit's job: `cu.setup(seed=...)` (or `cu.seed_everything`) before the call decides the
+initial weights, the shuffling, dropout and augmentation alike.
 """
 
 from __future__ import annotations
@@ -14,141 +19,94 @@ import math
 import time
 
 import numpy as np
-import pandas as pd
 import torch
 
-from .. import distributed
 from ..device import pick_device
+from ..history import history_frame
+from ..precision import autocast, grad_scaler, precision_for
+from . import distributed
 from .checkpoint import save_checkpoint
-from .data import as_tensor, check_pair, ordered_batches, place, shuffled_batches, take
+from .data import as_tensor, check_pair, ordered_batches, place, shuffled_batches, steps_per_epoch, take
 from .early_stopping import EarlyStopping, Tracker
-from .precision import autocast, grad_scaler, precision_for
 from .progress import Progress, resolve_mode
 from .schedules import check_schedule, make_scheduler
-from .task import check_labels, check_loss, check_metrics, infer_task
+from .task import check_labels, check_loss, infer_task
 
-COLUMNS = ["epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "seconds"]
 OPTIMIZERS = ("adam", "adamw", "sgd")
 
 
-def fit(model, train_data, val_data=None, *, epochs, batch_size=128, optimizer=None, lr=1e-3,
-        weight_decay=0.0, loss=None, metrics=("acc",), device="auto", seed=None, schedule=None,
-        grad_clip=None, early_stopping=None, amp="auto", compile=False, transform=None,
-        augment=None, checkpoint=None, verbose="auto", eval_batch_size=None) -> pd.DataFrame:
+def fit(model, train_data, val_data=None, *, epochs, batch_size=128, lr=1e-3, optimizer=None,
+        weight_decay=0.0, schedule=None, loss=None, transform=None, augment=None, grad_clip=None,
+        early_stopping=None, amp="auto", device="auto", checkpoint=None, verbose="auto"):
     """Train `model` on train_data=(x, y); returns the history, one row per epoch.
 
-    Columns: epoch, train_loss, train_acc, val_loss, val_acc, lr (of the epoch's last step), seconds.
-    The model is trained in place and left on the device; it must return logits.
+    Columns: epoch, train_loss, train_acc, val_loss, val_acc, lr (of the epoch's last step), seconds;
+    history.attrs says the device and the precision used. The model is trained in place and left on
+    the device; it must return logits.
 
-    optimizer: None/"adam", "adamw", "sgd" (momentum 0.9), a torch optimizer (its own lr is then
-        used), or a callable params -> optimizer.
-    transform: callable applied to every batch on the device before the model, e.g.
-        `lambda x: x.float().div(255).unsqueeze(1)` keeps MNIST as uint8 on the device.
-    augment: callable applied after `transform`, to training batches only.
+    optimizer: None/"adam", "adamw", "sgd" (momentum 0.9), or a callable params -> torch optimizer.
     schedule: None, "onecycle", "cosine" (stepped per batch), or (optimizer, total_steps) -> scheduler.
+    loss: None (cross-entropy for (N, C) outputs, binary cross-entropy for (N,) outputs), "mse", or a callable.
+    transform: applied to every batch on the device before the model, e.g.
+        `lambda x: x.float().div(255).unsqueeze(1)` keeps MNIST as uint8 on the device.
+    augment: applied after `transform`, to training batches only.
     early_stopping: a patience, e.g. 3 (monitors val_loss), or dict(patience=, monitor=, min_delta=,
         restore_best=); the best weights are put back at the end.
     amp: "auto" (bf16 on Ampere+ GPUs, fp16 + GradScaler on older ones; on a CPU bf16 only where it
         has bf16 instructions), "bf16", "fp16", or False for plain float32.
     checkpoint: a path, written after every epoch and at the end (the returned model's weights).
     verbose: "auto", 0 silent, 1/"bar", 2/"lines" (see course_utils.train.progress).
-    seed: seeds the shuffling, dropout and augmentation; None draws from torch's global generator.
     Under torchrun each process trains on its share of the data; batch_size is per process.
     """
-    # 1. Check everything that can be checked without touching the model.
-    _positive_int(epochs, "epochs")
-    _positive_int(batch_size, "batch_size")
-    _positive_int(eval_batch_size or batch_size, "eval_batch_size")
-    _positive_number(lr, "lr")
-    if grad_clip is not None:
-        _positive_number(grad_clip, "grad_clip")
-    if seed is not None:
-        _non_negative_int(seed, "seed")
-    check_schedule(schedule)
-    check_loss(loss)
-    metrics = check_metrics(metrics)
-    _check_optimizer(optimizer)
-    _check_callable(transform, "transform")
-    _check_callable(augment, "augment")
-    stop_rule = EarlyStopping.from_arg(early_stopping)
-    if stop_rule and stop_rule.monitor.startswith("val_") and val_data is None:
-        raise ValueError(f"early stopping monitors {stop_rule.monitor}, so fit needs val_data")
-    mode = resolve_mode(verbose)
-    x, y = check_pair(train_data, "train_data")
-    val = check_pair(val_data, "val_data") if val_data is not None else None
-    if val is not None and val[0].shape[1:] != x.shape[1:]:
-        raise ValueError(f"val_data x has samples of shape {tuple(val[0].shape[1:])}, train_data x {tuple(x.shape[1:])}")
+    # 1. Check everything that can be checked without running the model.
+    stop_rule, mode, (x, y), val = _check_fit_args(
+        train_data, val_data, epochs=epochs, batch_size=batch_size, lr=lr, optimizer=optimizer,
+        schedule=schedule, loss=loss, transform=transform, augment=augment, grad_clip=grad_clip,
+        early_stopping=early_stopping, verbose=verbose)
 
-    # 2. Hardware: device, process group (under torchrun), precision.
+    # 2. Where and how to compute: the device, the process group (under torchrun), the precision.
     ctx = distributed.setup(pick_device(device))
     dev = ctx.device
     precision = precision_for(amp, dev)
 
-    # 3. Run the model once on two samples: catches shape errors, picks the loss, checks labels.
+    # 3. Run the model once on two samples: catches shape errors, picks the loss, checks the labels.
     model.to(dev)
-    task = infer_task(_probe(model, x, transform, dev), y, loss, metrics)
+    task = infer_task(_probe(model, x, transform, dev), y, loss)
     if stop_rule and stop_rule.monitor.endswith("acc") and not task.with_acc:
         raise ValueError(f"early stopping monitors {stop_rule.monitor}, but no accuracy is computed for this loss")
-    y = task.labels(y)
+    x, y = place(x, dev), place(task.labels(y), dev)
     if val is not None:
         check_labels(task, val[1], "val_data")
         val = (place(val[0], dev), place(task.labels(val[1]), dev))
-    x, y = place(x, dev), place(y, dev)
 
-    # 4. Optimizer, schedule, wrappers.
+    # 4. Optimizer, schedule, loss scaling; the same shuffle on every process.
     opt = _make_optimizer(optimizer, model, lr, weight_decay)
-    steps = math.ceil((len(x) // ctx.world if ctx.active else len(x)) / batch_size)
+    steps = steps_per_epoch(len(x), batch_size, ctx.world)
     sched = make_scheduler(schedule, opt, opt.param_groups[0]["lr"], epochs * steps)
     scaler = grad_scaler(dev, precision)
-    base = torch.compile(model, mode=compile if isinstance(compile, str) else None) if compile else model
-    net = distributed.wrap(base, ctx)
-    if seed is not None:
-        torch.manual_seed(seed + ctx.rank)  # dropout and augmentation differ between processes
-    shuffle_seed = distributed.same_seed(seed if seed is not None else int(torch.randint(2**62, (1,))), ctx)
-    gen = torch.Generator().manual_seed(shuffle_seed)
+    gen = torch.Generator().manual_seed(distributed.same_seed(int(torch.randint(2**62, (1,))), ctx))
+    train_model = distributed.wrap(model, ctx)  # `model` itself under torchrun's gradient averaging
 
-    # 5. Train.
-    tracker = Tracker(stop_rule) if stop_rule else None
+    # 5. Train, one epoch at a time.
     progress = Progress(mode, epochs, steps, enabled=ctx.main)
-    show_every = max(1, steps // 20)
+    progress.note(f"fit: {len(x):,} samples on {dev} in {precision}, {epochs} epoch(s) of {steps} steps"
+                  + (f" on each of {ctx.world} processes" if ctx.active else ""))
+    tracker = Tracker(stop_rule) if stop_rule else None
     rows, stopped_early = [], False
     try:
         for epoch in range(1, epochs + 1):
             t0 = time.perf_counter()
             progress.start_epoch(epoch)
-            net.train()
-            loss_sum = torch.zeros((), device=dev)
-            correct = torch.zeros((), device=dev)
-            seen = 0
-            for i, idx in enumerate(shuffled_batches(len(x), batch_size, gen, x.device, ctx.rank, ctx.world)):
-                xb, yb = take(x, idx, dev), take(y, idx, dev)
-                if transform is not None:
-                    xb = transform(xb)
-                if augment is not None:
-                    xb = augment(xb)
-                with autocast(dev, precision):
-                    out = net(xb)
-                batch_loss = task.loss(out, yb)
-                _step(batch_loss, opt, scaler, grad_clip, model)
-                last_lr = opt.param_groups[0]["lr"]  # the rate this step used
-                if sched is not None:
-                    sched.step()
-                loss_sum += batch_loss.detach() * len(idx)
-                if task.with_acc:
-                    correct += task.correct(out.detach(), yb)
-                seen += len(idx)
-                progress.step(batch_loss.item() if progress.mode == "bar" and i % show_every == 0 else None)
-            train = distributed.sum_all(torch.stack([loss_sum, correct, torch.tensor(float(seen), device=dev)]), ctx)
-            row = {"epoch": epoch, "train_loss": float(train[0] / train[2]),
-                   "train_acc": float(train[1] / train[2]) if task.with_acc else math.nan}
+            row = {"epoch": epoch}
+            row.update(_train_epoch(train_model, model, (x, y), task, opt, sched, scaler, batch_size, gen,
+                                    precision, transform, augment, grad_clip, progress, ctx))
             if val is not None:
-                v = _evaluate_sums(base, val, task, eval_batch_size or batch_size, precision, transform, dev, ctx)
-                row.update(val_loss=v["loss"], val_acc=v["acc"])
-            row.update(lr=float(last_lr), seconds=time.perf_counter() - t0)
+                row.update(_evaluate_sums(model, val, task, batch_size, precision, transform, dev, ctx))
+            row["seconds"] = time.perf_counter() - t0
             rows.append(row)
             progress.end_epoch(row)
             if checkpoint and ctx.main:
-                save_checkpoint(checkpoint, model, opt, epoch=epoch, history=_frame(rows).to_dict("list"))
+                save_checkpoint(checkpoint, model, opt, epoch=epoch, history=history_frame(rows).to_dict("list"))
             if tracker and tracker.update(epoch, row[stop_rule.monitor], model):
                 stopped_early = True
                 progress.note(f"early stopping after epoch {epoch}: no better {stop_rule.monitor} "
@@ -162,32 +120,30 @@ def fit(model, train_data, val_data=None, *, epochs, batch_size=128, optimizer=N
         model.load_state_dict(tracker.best_state)
         progress.note(f"restored the weights of epoch {tracker.best_epoch}")
         if checkpoint and ctx.main:
-            save_checkpoint(checkpoint, model, opt, epoch=tracker.best_epoch, history=_frame(rows).to_dict("list"))
-    history = _frame(rows)
-    history.attrs.update(device=str(dev), precision=str(precision), world_size=ctx.world,
-                         best_epoch=tracker.best_epoch if tracker else None, stopped_early=stopped_early)
-    return history
+            save_checkpoint(checkpoint, model, opt, epoch=tracker.best_epoch, history=history_frame(rows).to_dict("list"))
+    return history_frame(rows, framework="pytorch", device=str(dev), precision=str(precision),
+                         world_size=ctx.world, best_epoch=tracker.best_epoch if tracker else None,
+                         stopped_early=stopped_early)
 
 
-def evaluate(model, data, *, batch_size=512, loss=None, metrics=("acc",), device=None,
-             transform=None, amp="auto") -> dict:
+def evaluate(model, data, *, batch_size=512, loss=None, device=None, transform=None, amp="auto") -> dict:
     """Loss and accuracy of `model` on data=(x, y), batched on the device: {"loss": ..., "acc": ...}.
 
     device None: where the model's parameters are. The model's train/eval mode is left as it was.
     """
     _positive_int(batch_size, "batch_size")
     check_loss(loss)
-    metrics = check_metrics(metrics)
     x, y = check_pair(data, "data")
     dev = _model_device(model) if device is None else pick_device(device)
     model.to(dev)
-    task = infer_task(_probe(model, x, transform, dev), y, loss, metrics)
+    task = infer_task(_probe(model, x, transform, dev), y, loss)
     data = (place(x, dev), place(task.labels(y), dev))
     was_training = model.training
     try:
-        return _evaluate_sums(model, data, task, batch_size, precision_for(amp, dev), transform, dev)
+        sums = _evaluate_sums(model, data, task, batch_size, precision_for(amp, dev), transform, dev)
     finally:
         model.train(was_training)
+    return {"loss": sums["val_loss"], "acc": sums["val_acc"]}
 
 
 def predict(model, x, *, batch_size=512, device=None, transform=None, amp="auto") -> np.ndarray:
@@ -217,7 +173,42 @@ def predict(model, x, *, batch_size=512, device=None, transform=None, amp="auto"
     return torch.cat(outs).cpu().numpy()
 
 
-# ---- the pieces -----------------------------------------------------------------------------
+# ---- one epoch -------------------------------------------------------------------------------
+
+def _train_epoch(train_model, model, data, task, opt, sched, scaler, batch_size, gen, precision,
+                 transform, augment, grad_clip, progress, ctx) -> dict:
+    """One pass over this process's share of the data; mean loss and accuracy over all processes."""
+    x, y = data
+    dev = ctx.device
+    train_model.train()
+    loss_sum = torch.zeros((), device=dev)
+    correct = torch.zeros((), device=dev)
+    seen, last_lr = 0, opt.param_groups[0]["lr"]
+    batches = shuffled_batches(len(x), batch_size, gen, x.device, ctx.rank, ctx.world)
+    show_every = max(1, len(batches) // 20)
+    for i, idx in enumerate(batches):
+        xb, yb = take(x, idx, dev), take(y, idx, dev)
+        if transform is not None:
+            xb = transform(xb)
+        if augment is not None:
+            xb = augment(xb)
+        with autocast(dev, precision):
+            out = train_model(xb)
+        batch_loss = task.loss(out, yb)
+        _step(batch_loss, opt, scaler, grad_clip, model)
+        last_lr = opt.param_groups[0]["lr"]  # the rate this step used
+        if sched is not None:
+            sched.step()
+        loss_sum += batch_loss.detach() * len(idx)
+        if task.with_acc:
+            correct += task.correct(out.detach(), yb)
+        seen += len(idx)
+        progress.step(batch_loss.item() if progress.mode == "bar" and i % show_every == 0 else None)
+    total = distributed.sum_all(torch.stack([loss_sum, correct, torch.tensor(float(seen), device=dev)]), ctx)
+    return {"train_loss": float(total[0] / total[2]),
+            "train_acc": float(total[1] / total[2]) if task.with_acc else math.nan,
+            "lr": float(last_lr)}
+
 
 def _step(batch_loss, opt, scaler, grad_clip, model) -> None:
     """Backward pass and optimizer step, with loss scaling (fp16) and gradient clipping."""
@@ -257,7 +248,36 @@ def _evaluate_sums(model, data, task, batch_size, precision, transform, dev, ctx
         seen += len(idx)
     total = distributed.sum_all(torch.stack([loss_sum, correct, torch.tensor(float(seen), device=dev)]), ctx)
     n = float(total[2])
-    return {"loss": float(total[0]) / n, "acc": float(total[1]) / n if task.with_acc else math.nan}
+    return {"val_loss": float(total[0]) / n, "val_acc": float(total[1]) / n if task.with_acc else math.nan}
+
+
+# ---- checks, done before any training ----------------------------------------------------------
+
+def _check_fit_args(train_data, val_data, *, epochs, batch_size, lr, optimizer, schedule, loss,
+                    transform, augment, grad_clip, early_stopping, verbose):
+    """Every check of fit's arguments that needs no model; returns what the loop uses."""
+    _positive_int(epochs, "epochs")
+    _positive_int(batch_size, "batch_size")
+    _positive_number(lr, "lr")
+    if grad_clip is not None:
+        _positive_number(grad_clip, "grad_clip")
+    check_schedule(schedule)
+    check_loss(loss)
+    if not (optimizer is None or optimizer in OPTIMIZERS or callable(optimizer)):
+        raise ValueError(f"unknown optimizer {optimizer!r}; use {OPTIMIZERS} or a callable params -> optimizer")
+    for f, name in ((transform, "transform"), (augment, "augment")):
+        if f is not None and not callable(f):
+            raise TypeError(f"{name} must be a callable applied to a batch on the device, got {type(f).__name__}")
+    stop_rule = EarlyStopping.from_arg(early_stopping)
+    if stop_rule and stop_rule.monitor.startswith("val_") and val_data is None:
+        raise ValueError(f"early stopping monitors {stop_rule.monitor}, so fit needs val_data")
+    mode = resolve_mode(verbose)
+    train = check_pair(train_data, "train_data")
+    val = check_pair(val_data, "val_data") if val_data is not None else None
+    if val is not None and val[0].shape[1:] != train[0].shape[1:]:
+        raise ValueError(f"val_data x has samples of shape {tuple(val[0].shape[1:])}, "
+                         f"train_data x {tuple(train[0].shape[1:])}")
+    return stop_rule, mode, train, val
 
 
 def _probe(model, x, transform, dev):
@@ -295,20 +315,7 @@ def _make_optimizer(optimizer, model, lr, weight_decay):
         return torch.optim.AdamW(params, lr=lr, weight_decay=weight_decay)
     if optimizer == "sgd":
         return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=weight_decay)
-    if isinstance(optimizer, torch.optim.Optimizer):
-        return optimizer
     return optimizer(params)
-
-
-def _check_optimizer(optimizer) -> None:
-    if optimizer is None or optimizer in OPTIMIZERS or isinstance(optimizer, torch.optim.Optimizer) or callable(optimizer):
-        return
-    raise ValueError(f"unknown optimizer {optimizer!r}; use {OPTIMIZERS}, a torch optimizer or a callable")
-
-
-def _check_callable(f, name) -> None:
-    if f is not None and not callable(f):
-        raise TypeError(f"{name} must be a callable applied to a batch on the device, got {type(f).__name__}")
 
 
 def _model_device(model) -> torch.device:
@@ -316,19 +323,9 @@ def _model_device(model) -> torch.device:
     return p.device if p is not None else torch.device("cpu")
 
 
-def _frame(rows) -> pd.DataFrame:
-    frame = pd.DataFrame(rows, columns=COLUMNS)
-    return frame.astype({"epoch": int})
-
-
 def _positive_int(value, name) -> None:
     if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
         raise ValueError(f"{name} must be a positive integer, got {value!r}")
-
-
-def _non_negative_int(value, name) -> None:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 0:
-        raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
 
 
 def _positive_number(value, name) -> None:

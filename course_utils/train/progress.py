@@ -1,19 +1,19 @@
 """Progress while training: bars for a person watching, one plain line per epoch for a log.
 
-tqdm writes to stderr by default, and nbval fails a notebook that writes to stderr. So bars are
-shown only where someone watches them live: a terminal, or a Jupyter kernel with ipywidgets
-(tqdm.auto's widget). Batch runs (papermill, nbval, CI) get one short line per epoch on stdout.
-They are recognised by $CI, $COURSE_PROFILE (set by the course runner, the batch runner and
-scripts/test.sh) or stdout not being a terminal. $COURSE_PROGRESS=bar|lines|off overrides it.
+Whether bars can be shown is decided once for the whole package, in course_utils._console
+(a terminal or a person's notebook: bars; papermill, nbval, CI: lines; $COURSE_PROGRESS overrides).
+Lines go to stdout: nbval fails a notebook that writes to stderr. In a notebook without
+ipywidgets the bar falls back to lines, since tqdm's text bar there would be a wall of text.
 """
 
 from __future__ import annotations
 
 import math
-import os
 import sys
 
-MODES = ("off", "lines", "bar")
+from .._console import PROGRESS_MODES as MODES
+from .._console import in_kernel as _in_kernel
+from .._console import progress_mode
 
 
 def resolve_mode(verbose="auto") -> str:
@@ -25,23 +25,10 @@ def resolve_mode(verbose="auto") -> str:
         return named[verbose]
     if verbose != "auto":
         raise ValueError(f"verbose={verbose!r}: use 'auto', 0 (silent), 1 or 'bar', 2 or 'lines'")
-    forced = os.environ.get("COURSE_PROGRESS", "").lower()
-    if forced in MODES:
-        return forced
-    if os.environ.get("CI") or os.environ.get("COURSE_PROFILE"):
+    mode = progress_mode()
+    if mode == "bar" and _in_kernel() and not _has_widgets():
         return "lines"
-    if _in_kernel():
-        return "bar" if _has_widgets() else "lines"
-    return "bar" if sys.stdout.isatty() else "lines"
-
-
-def _in_kernel() -> bool:
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return False
-    shell = get_ipython()
-    return shell is not None and "IPKernelApp" in getattr(shell, "config", {})
+    return mode
 
 
 def _has_widgets() -> bool:

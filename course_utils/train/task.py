@@ -17,7 +17,6 @@ import torch.nn.functional as F
 
 LOSSES = ("cross_entropy", "bce", "mse")
 _LOSS_ALIASES = {"ce": "cross_entropy", "crossentropy": "cross_entropy", "bce_with_logits": "bce"}
-METRICS = ("acc",)
 
 
 @dataclass
@@ -49,25 +48,17 @@ class Task:
         return ((out.reshape(-1) > 0) == (y.reshape(-1) > 0.5)).sum()
 
 
-def check_metrics(metrics) -> tuple:
-    metrics = tuple(metrics or ())
-    unknown = [m for m in metrics if m not in METRICS]
-    if unknown:
-        raise ValueError(f"unknown metric(s) {unknown}; the engine computes {METRICS}")
-    return metrics
-
-
 def check_loss(loss) -> None:
     if loss is None or callable(loss) or _LOSS_ALIASES.get(loss, loss) in LOSSES:
         return
     raise ValueError(f"unknown loss {loss!r}; use None (chosen from the outputs), {LOSSES} or a callable")
 
 
-def infer_task(out: torch.Tensor, y: torch.Tensor, loss=None, metrics=("acc",)) -> Task:
+def infer_task(out: torch.Tensor, y: torch.Tensor, loss=None) -> Task:
     """Pick loss and accuracy from a probe output `out` and all labels `y`; check the labels."""
     binary_shape = out.ndim == 1 or (out.ndim == 2 and out.shape[1] == 1)
     multi_shape = out.ndim == 2 and out.shape[1] > 1
-    want_acc = "acc" in check_metrics(metrics)
+    want_acc = True  # accuracy is computed wherever it means something (classification)
     check_loss(loss)
     name = _LOSS_ALIASES.get(loss, loss) if isinstance(loss, str) else loss
     if callable(name):

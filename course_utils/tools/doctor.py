@@ -53,60 +53,33 @@ def versions() -> dict:
 
 
 def device(tensorflow: bool = True) -> dict:
-    """device.device_report (which names the precision the training engine uses on that device)."""
-    from .device import device_report
+    """The one device report (course_utils.device.device_report), which names the engine's precision."""
+    from ..colab import on_colab
+    from ..device import device_report
 
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     report = device_report(include_tensorflow=tensorflow)
     for key in ("python", "numpy", "torch", "tensorflow", "keras", "physical_cores", "torch_threads"):
         report.pop(key, None)  # shown under versions and settings
-    if report.get("device", "").startswith("cuda"):
-        import torch
-
-        cap = torch.cuda.get_device_capability()
-        report["compute_capability"] = f"{cap[0]}.{cap[1]}"
-    from .colab import on_colab
-
     report["colab"] = on_colab()
     return report
 
 
-def _file_state(spec) -> str:
-    from .data.sources import cache_path, read_marker
-
-    path = cache_path(spec)
-    if not path.is_file():
-        return "missing"
-    return "verified" if read_marker(path) is not None else "present, not verified yet"
-
-
 def data() -> dict:
-    """Where the data cache is and what it holds, from the data layer's own registry and markers.
+    """Where the data cache is and what it holds: the data layer's own status of each dataset.
 
-    Cheap: a file counts as verified when the marker written at verification still matches its
-    size and time; `python -m course_utils data verify` re-checks every checksum.
+    The same function answers `python -m course_utils data where` and `data verify`.
     """
-    from .data import data_dir, mirrors
-    from .data.registry import DATASETS
+    from ..data import DATASETS, data_dir, mirrors, status
 
     report = {"cache": str(data_dir()), "mirrors": mirrors() or "none"}
-    for dataset, files in DATASETS.items():
-        states = {spec.name: _file_state(spec) for spec in files.values()}
-        if dataset == "mnist":
-            n_ok = sum(s == "verified" for s in states.values())
-            summary = "verified" if n_ok == len(states) else f"{n_ok}/{len(states)} files verified"
-        else:  # IMDb: one of several accepted forms is enough
-            folder = data_dir() / dataset
-            extracted = (folder / "aclImdb").is_dir()
-            summary = "verified" if "verified" in states.values() else (
-                "extracted folder present" if extracted else "missing")
-        report[dataset] = {"status": summary, "files": states}
+    for name in DATASETS:
+        report[name] = status(name)
     return report
 
 
 def settings() -> dict:
-    from .device import physical_cores
-    from .profiles import ENV_VAR, ProfileError, active_profile
+    from ..device import physical_cores
+    from ..profiles import ENV_VAR, ProfileError, active_profile
 
     try:
         profile = active_profile()
@@ -148,11 +121,10 @@ def hints(report: dict) -> list[str]:
     for name in ("torch", "numpy", "jupyterlab"):
         if v.get(name) == "not installed":
             found.append(f"{name} is not installed: run `bash scripts/ensure_env.sh` (or `pip install -r requirements.txt`)")
-    d = report.get("data", {})
-    for dataset in ("mnist", "imdb"):
-        status = d.get(dataset, {}).get("status") if isinstance(d.get(dataset), dict) else None
-        if status and status != "verified":
-            found.append(f"{dataset}: {status}; run `python -m course_utils data fetch`")
+    for name, state in report.get("data", {}).items():
+        if isinstance(state, dict) and state.get("state") not in (None, "verified"):
+            fix = state.get("fix") or f"run `python -m course_utils data fetch {name}`"
+            found.append(f"{name}: {state['state']}; {fix}")
     s = report.get("settings", {})
     if str(s.get("profile", "")).startswith("invalid"):
         found.append(f"{s['profile']}")
@@ -161,7 +133,7 @@ def hints(report: dict) -> list[str]:
         found.append(f"OMP_NUM_THREADS={omp} is more than the {s['usable_cpus']} usable CPUs: expect slow math")
     dev = report.get("device", {})
     if dev.get("colab") and dev.get("device") == "cpu":
-        from .colab import MENU_PATH
+        from ..colab import MENU_PATH
 
         found.append(f"Colab without a GPU: {MENU_PATH}")
     return found

@@ -9,7 +9,8 @@ accuracy (benchmarks/RESULTS.md), so amp="auto" uses it; elsewhere bf16 is emula
 so "auto" keeps float32. amp=False always gives plain float32.
 
 The decision is a pure function of (amp, device type, compute capability), so it is tested on a
-machine without a GPU.
+machine without a GPU. The PyTorch engine and Keras (course_utils.frameworks.setup_keras) both
+follow it, and course_utils.device.device_report says what it picks on this machine.
 """
 
 from __future__ import annotations
