@@ -2,15 +2,14 @@
 
 `record("test_acc", 0.991)` shows a short line under the cell and stores the value in the
 cell's outputs under its own MIME type, so the executed .ipynb itself carries the results:
-the course runner and the batch runner read them back with `read_results`.
+the runners read them back (course_utils/tools/notebooks.py, `read_results`), so a learner's
+notebook needs nothing from the tools.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import numbers
-from pathlib import Path
 
 MIME = "application/vnd.course-utils.result+json"
 _RESULTS: dict = {}
@@ -52,14 +51,3 @@ def recorded() -> dict:
     """Everything recorded so far in this kernel."""
     return dict(_RESULTS)
 
-
-def read_results(nb_path) -> dict:
-    """The results recorded in an executed notebook, in order; a later record of a name wins."""
-    nb = json.loads(Path(nb_path).read_text(encoding="utf-8"))
-    found = {}
-    for cell in nb.get("cells", []):
-        for out in cell.get("outputs", []):
-            item = out.get("data", {}).get(MIME)
-            if item is not None:
-                found[item["name"]] = item["value"]
-    return found

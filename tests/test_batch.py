@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from course_utils import batch
+from course_utils.tools import batch
 from _nbmaker import make_notebook
 
 REPO = Path(__file__).resolve().parents[1]

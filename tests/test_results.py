@@ -1,9 +1,11 @@
-import json
+"""record() in the kernel (front) and read_results() in the runners (tools) agree on one format."""
 
+import nbformat
 import numpy as np
 import pytest
 
 from course_utils import results
+from course_utils.tools.notebooks import NotebookError, read_results
 
 
 def test_plain_values():
@@ -29,14 +31,28 @@ def test_record_outside_a_notebook_keeps_the_value():
     assert results.recorded()["answer"] == 42
 
 
+def test_front_module_does_not_read_notebooks():
+    assert not hasattr(results, "read_results")  # the reader lives in course_utils.tools.notebooks
+
+
+def _output(name, value):
+    return nbformat.v4.new_output("display_data", data={results.MIME: {"name": name, "value": value}, "text/plain": "x"})
+
+
 def test_read_results_from_an_executed_notebook(tmp_path):
-    def out(name, value):
-        return {"output_type": "display_data", "metadata": {},
-                "data": {results.MIME: {"name": name, "value": value}, "text/plain": "x"}}
-    nb = {"cells": [{"cell_type": "code", "outputs": [out("acc", 0.9), out("loss", 0.3)]},
-                    {"cell_type": "markdown"},
-                    {"cell_type": "code", "outputs": [out("acc", 0.95)]}],
-          "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    nb = nbformat.v4.new_notebook()
+    first, second = nbformat.v4.new_code_cell("a"), nbformat.v4.new_code_cell("b")
+    first.outputs = [_output("acc", 0.9), _output("loss", 0.3), nbformat.v4.new_output("stream", text="hi")]
+    second.outputs = [_output("acc", 0.95)]
+    nb.cells = [first, nbformat.v4.new_markdown_cell("text"), second]
     path = tmp_path / "done.ipynb"
-    path.write_text(json.dumps(nb))
-    assert results.read_results(path) == {"acc": 0.95, "loss": 0.3}
+    nbformat.write(nb, str(path))
+    got = read_results(path)
+    assert got == {"acc": 0.95, "loss": 0.3} and list(got) == ["acc", "loss"]  # a later record wins, order kept
+
+
+def test_read_results_of_a_broken_file_is_a_notebook_error(tmp_path):
+    path = tmp_path / "torn.ipynb"
+    path.write_text('{"cells": [')
+    with pytest.raises(NotebookError, match="not a readable notebook"):
+        read_results(path)

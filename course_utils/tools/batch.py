@@ -7,16 +7,19 @@
 Three steps, in this order:
 
 1. *Validate.* The grid (every combination of the `--param` values, times the seeds) is checked
-   against the notebook's parameters cell before anything runs; a misspelt name or a wrong type
-   stops the batch with a message and no run starts.
-2. *Execute.* Each grid point runs under papermill in its own worker process; the executed copy is
-   kept as DIR/runs/<run-id>.ipynb with a readable run id such as `dropout=0.3_remedy=dropout_seed=1`.
-   A failing run is reported (its cell and error) and the others carry on.
-3. *Collect.* What each run recorded with `cu.record` goes into DIR/results.csv (one row per run);
-   a table of mean ± std over seeds per grid point is printed and plotted to DIR/summary.png.
+   against the notebook's parameters cell (names, types, values) before anything runs; any problem
+   stops the batch with exit code 2 and a list of every problem, and no run starts.
+2. *Execute.* Each run executes in its own worker process (course_utils/tools/execute.py); the
+   executed copy is kept as DIR/runs/<run-id>.ipynb, with a readable run id such as
+   `dropout=0.3_remedy=dropout_seed=1`. A failing run is reported (its cell and error); the others
+   carry on. Ctrl-C or a killed batch stops every worker and kernel.
+3. *Collect.* What each run recorded with `cu.record` goes into DIR/results.csv (one row per run,
+   the same columns as `python -m course_utils run` writes); a table of mean ± std over seeds per
+   grid point is printed and plotted to DIR/summary.png.
 
 Run the same command again and finished runs are skipped (resume): only failed, missing or stale
-runs (the notebook or the settings changed since) execute again.
+runs (the notebook or the settings changed since) execute again. `run` (run.py) is this runner
+with no grid: it shares the plan, the execution, results.csv and the table printer.
 """
 
 from __future__ import annotations
@@ -31,21 +34,21 @@ import math
 import os
 import re
 import sys
-import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
 
-from .parameters import read_parameters, validate
-from .profiles import ENV_VAR, PROFILES, ProfileError
-from .results import read_results
+from .._console import log as _stderr
+from .._files import atomic_write, atomic_writer
+from ..profiles import ENV_VAR, PROFILES, ProfileError
+from . import notebooks
+from .execute import Job, run_jobs
 
 STATUS_SUFFIX = ".status.json"
+INTERRUPTED = "interrupted: every running notebook was stopped; run the same command again to resume"
 
 
 class BatchError(ProfileError):
-    """A batch that cannot start: bad grid, unknown parameter, wrong type."""
+    """A batch that cannot start: bad grid, unknown parameter, wrong type or value."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -76,23 +79,25 @@ def parse_value(raw: str):
     """A Python literal (`3`, `0.1`, `True`, `None`, `'a,b'`) where it is one, else the string itself."""
     try:
         return ast.literal_eval(raw)
-    except (ValueError, SyntaxError):
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
         return raw
 
 
-def parse_grid(param_args: list[str]) -> dict[str, list]:
-    """{name: [values]} from `--param name=v1,v2` options (a repeated name adds values)."""
+def parse_grid(param_args: list[str], *, single: bool = False) -> dict[str, list]:
+    """{name: [values]} from `--param name=v1,v2` options (a repeated name adds values).
+
+    With single=True (the `run` command) each option is one value, commas included.
+    """
     grid: dict[str, list] = {}
     for text in param_args:
         name, sep, raw = text.partition("=")
         name = name.strip()
         if not sep or not name.isidentifier():
-            raise BatchError(f"--param takes name=v1,v2,..., got {text!r}")
-        parts = split_values(raw)
-        values = [parse_value(v) for v in parts]
+            raise BatchError(f"--param takes name=value{'' if single else 's (v1,v2,...)'}, got {text!r}")
+        parts = [raw.strip()] if single else split_values(raw)
         if any(p == "" for p in parts):
             raise BatchError(f"--param {text!r} has an empty value (quote it, '\"\"', to mean the empty string)")
-        for value in values:
+        for value in map(parse_value, parts):
             if value not in grid.setdefault(name, []):
                 grid[name].append(value)
     return grid
@@ -133,8 +138,9 @@ def run_id(params: dict, seed: int | None) -> str:
 
 @dataclass
 class Run:
-    """One grid point with one seed."""
+    """One grid point with one seed, of one notebook."""
 
+    notebook: str  # the notebook's stem
     id: str
     params: dict  # the swept parameters, without the seed
     seed: int | None
@@ -150,30 +156,34 @@ def seed_parameter(known: dict) -> tuple[str, type] | None:
     return None
 
 
-def plan(nb_path, grid: dict[str, list], seeds: list[int], profile: str | None = None) -> list[Run]:
-    """Expand and validate the grid; raises BatchError naming every problem, before anything runs."""
+def plan(nb_path, grid: dict[str, list], seeds: list[int], profile: str | None = None,
+         *, inject_profile: bool = True) -> list[Run]:
+    """Expand and validate the grid; raises BatchError naming every problem, before anything runs.
+
+    `--param seed=1,2` is the same as `--seeds 1,2`, so a run has one seed column whichever way it
+    was given. With inject_profile, `profile` is also passed to notebooks that declare it.
+    """
     nb_path = Path(nb_path)
-    if not nb_path.exists():
-        raise BatchError(f"no such notebook: {nb_path}")
-    known = read_parameters(nb_path)
+    known = notebooks.read_parameters(nb_path)
+    grid = dict(grid)
     problems = []
     seed_param = seed_parameter(known)
+    if "seed" in grid and seed_param and seed_param[0] == "seed":
+        if seeds:
+            problems.append("give the seeds either with --seeds or with --param seed=..., not both")
+        else:
+            given = grid.pop("seed")
+            problems += [p for v in given for p in notebooks.problems(known, {"seed": v})]
+            seeds = [v for v in given if isinstance(v, int) and not isinstance(v, bool) and v >= 0]
     if seeds and seed_param is None:
         problems.append(f"--seeds given but {nb_path.name} has no `seed` or `seeds` parameter")
     if seed_param and seed_param[0] in grid and seeds:
         problems.append(f"give the seeds either with --seeds or with --param {seed_param[0]}=..., not both")
     if profile is not None and "profile" in grid:
-        problems.append("give the profile either with --profile or with --param profile=..., not both")
-    # Each distinct value is checked on its own, so one message lists every bad value at once.
-    for name, values in grid.items():
+        problems.append(f"the profile is given twice: --profile {profile} and --param profile=...; give it once")
+    for name, values in grid.items():  # each value on its own, so one message lists every bad value
         for value in values:
-            try:
-                validate(nb_path, {name: value})
-            except ProfileError as exc:
-                msg = str(exc).split(": ", 1)[-1]
-                if isinstance(value, str) and value in ("true", "false", "none", "null"):
-                    msg += f" (Python spells it {value.capitalize()})"
-                problems.append(msg)
+            problems += notebooks.problems(known, {name: value})
     if problems:
         raise BatchError(f"{nb_path.name}: nothing was run:\n  - " + "\n  - ".join(dict.fromkeys(problems)))
 
@@ -185,56 +195,23 @@ def plan(nb_path, grid: dict[str, list], seeds: list[int], profile: str | None =
             inject = dict(params)
             if seed is not None:
                 inject[seed_param[0]] = seed if seed_param[1] is int else str(seed)
-            if profile is not None and "profile" in known:
+            if inject_profile and profile is not None and "profile" in known:
                 inject["profile"] = profile
             rid = run_id(params, seed)
             if rid in seen:  # e.g. 1 and 1.0 given as two values
                 raise BatchError(f"two grid points share the run id {rid!r}: {seen[rid]} and {params}")
             seen[rid] = params
-            runs.append(Run(rid, params, seed, inject))
+            runs.append(Run(nb_path.stem, rid, params, seed, inject))
     return runs
 
 
 # ---------------------------------------------------------------------------------------------
-# 2. Execution
+# 2. Execution, with resume
 # ---------------------------------------------------------------------------------------------
 
 
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def execute_one(nb_path: str, out_path: str, inject: dict, env: dict, cell_timeout: int | None) -> dict:
-    """Run one notebook with papermill in this (worker) process; reports, never raises."""
-    os.environ.update(env)
-    import papermill as pm
-
-    start = time.perf_counter()
-    report = {"status": "ok", "error": "", "failed_cell": None}
-    # The kernel's own chatter (warnings, stderr) goes to <run-id>.log beside the notebook, not the console.
-    sys.stderr.flush()
-    saved_fd = os.dup(2)
-    log_fd = os.open(str(Path(out_path).with_suffix(".log")), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
-    os.dup2(log_fd, 2)
-    try:
-        pm.execute_notebook(
-            nb_path, out_path, parameters=inject or None, kernel_name="python3",
-            cwd=str(Path(nb_path).parent), progress_bar=False, log_output=False,
-            execution_timeout=cell_timeout,
-        )
-    except pm.PapermillExecutionError as exc:
-        first_line = str(exc.evalue).strip().splitlines()[0] if str(exc.evalue).strip() else ""
-        report.update(status="failed", failed_cell=exc.exec_count,
-                      error=f"{exc.ename}: {first_line}"[:300])
-    except Exception as exc:  # a dead kernel, a cell timeout: report it, let the others carry on
-        report.update(status="failed", error=f"{type(exc).__name__}: {exc}".strip().splitlines()[0][:300])
-    finally:
-        sys.stderr.flush()
-        os.dup2(saved_fd, 2)
-        os.close(saved_fd)
-        os.close(log_fd)
-    report["seconds"] = round(time.perf_counter() - start, 2)
-    return report
 
 
 def _status_path(runs_dir: Path, rid: str) -> Path:
@@ -259,10 +236,19 @@ def previous_status(runs_dir: Path, run: Run, fingerprint: dict) -> tuple[dict |
     return status, ""
 
 
-def _default_threads(workers: int) -> str:
-    from .device import physical_cores
+def kernel_env(workers: int, profile: str | None) -> dict:
+    """Math threads per kernel (cores / workers unless $COURSE_THREADS is set) and the profile."""
+    from ..device import physical_cores
 
-    return str(max(1, physical_cores() // max(1, workers)))
+    env = {"COURSE_THREADS": os.environ.get("COURSE_THREADS") or str(max(1, physical_cores() // max(1, workers)))}
+    if profile is not None:
+        env[ENV_VAR] = profile
+    return env
+
+
+def failure_line(label: str, report: dict) -> str:
+    where = f"cell [{report['failed_cell']}]: " if report.get("failed_cell") is not None else ""
+    return f"FAILED {label}: {where}{report.get('error', '')}"
 
 
 def execute_all(nb_path: Path, runs: list[Run], out: Path, *, workers: int, profile: str | None,
@@ -271,87 +257,88 @@ def execute_all(nb_path: Path, runs: list[Run], out: Path, *, workers: int, prof
     runs_dir = out / "runs"
     runs_dir.mkdir(parents=True, exist_ok=True)
     fingerprint = {"notebook": _sha256(nb_path), "profile": profile}
-    env = {"COURSE_THREADS": os.environ.get("COURSE_THREADS") or _default_threads(workers)}
-    if profile is not None:
-        env[ENV_VAR] = profile  # the kernels inherit it; a notebook's `profile` parameter may also be injected
+    env = kernel_env(workers, profile)
 
     reports: dict[str, dict] = {}
     todo = []
     for run in runs:
         status, why = (None, "forced") if force else previous_status(runs_dir, run, fingerprint)
         if why:
-            todo.append((run, why))
+            todo.append(run)
         else:
             reports[run.id] = dict(status, skipped=True)
     if reports:
         log(f"[batch] {len(reports)} of {len(runs)} runs already finished; skipping them (resume)")
     total = len(todo)
-    if total:
-        log(f"[batch] running {total} notebook(s) with {min(workers, total)} worker(s), profile "
-            f"{profile or os.environ.get(ENV_VAR) or 'full (default)'}")
+    if not total:
+        return [reports[run.id] for run in runs]
+    log(f"[batch] running {total} notebook(s) with {min(workers, total)} worker(s), profile "
+        f"{profile or os.environ.get(ENV_VAR) or 'full (default)'}")
+    by_id = {run.id: run for run in todo}
 
-    def finish(run: Run, report: dict, done: int):
+    def finish(job: Job, report: dict):
+        run = by_id[job.key]
         report.update(run_id=run.id, params=run.params, seed=run.seed, inject=run.inject,
                       fingerprint=fingerprint, skipped=False)
-        tmp = _status_path(runs_dir, run.id).with_suffix(".tmp")
-        tmp.write_text(json.dumps(report, indent=1, default=repr) + "\n", encoding="utf-8")
-        os.replace(tmp, _status_path(runs_dir, run.id))
+        atomic_write(_status_path(runs_dir, run.id), json.dumps(report, indent=1, default=repr) + "\n")
         reports[run.id] = report
-        line = f"[batch] {done}/{total} {report['status']:<6} {run.id} ({report['seconds']:.1f} s)"
+        line = f"[batch] {len(reports) - (len(runs) - total)}/{total} {report['status']:<6} {run.id} ({report['seconds']:.1f} s)"
         if report["status"] != "ok":
-            where = f"cell [{report['failed_cell']}]: " if report.get("failed_cell") is not None else ""
-            line += f"\n        -> {where}{report['error']}\n        -> see {runs_dir / (run.id + '.ipynb')}"
+            line += f"\n        -> {failure_line(run.id, report).split(': ', 1)[1]}\n        -> see {job.output}"
         log(line)
 
-    if total:
-        for run, _ in todo:  # a stale status must not survive an interrupted rerun
-            _status_path(runs_dir, run.id).unlink(missing_ok=True)
-        ctx = get_context("spawn")  # fresh interpreters: no inherited threads or event loops
-        with ProcessPoolExecutor(max_workers=min(workers, total), mp_context=ctx) as pool:
-            futures = {
-                pool.submit(execute_one, str(nb_path), str(runs_dir / f"{run.id}.ipynb"), run.inject, env, cell_timeout): run
-                for run, _ in todo
-            }
-            for done, fut in enumerate(as_completed(futures), 1):
-                run = futures[fut]
-                try:
-                    report = fut.result()
-                except Exception as exc:  # the worker process itself died
-                    report = {"status": "failed", "error": f"{type(exc).__name__}: {exc}"[:300],
-                              "failed_cell": None, "seconds": float("nan")}
-                finish(run, report, done)
+    for run in todo:  # a stale status must not survive an interrupted rerun
+        _status_path(runs_dir, run.id).unlink(missing_ok=True)
+    jobs = [Job(run.id, str(nb_path), str(runs_dir / f"{run.id}.ipynb"), run.inject, env, cell_timeout) for run in todo]
+    run_jobs(jobs, min(workers, total), finish)
     return [reports[run.id] for run in runs]
 
 
 # ---------------------------------------------------------------------------------------------
-# 3. Collection
+# 3. Collection: results.csv and the tables (shared with `run`)
 # ---------------------------------------------------------------------------------------------
 
 
-def collect(runs: list[Run], reports: list[dict], out: Path) -> tuple[list[dict], list[str]]:
-    """One row per run: id, parameters, seed, status, seconds, error, then every recorded result."""
-    param_names = list(dict.fromkeys(k for run in runs for k in run.params))
-    rows, result_names = [], []
-    for run, rep in zip(runs, reports):
-        nb_out = out / "runs" / f"{run.id}.ipynb"
+def result_rows(runs: list[Run], reports: list[dict], outputs: list[Path]) -> list[dict]:
+    """One row per run: the settings, the outcome and what the executed notebook recorded."""
+    rows = []
+    for run, rep, nb_out in zip(runs, reports, outputs):
         try:
-            results = read_results(nb_out) if nb_out.exists() else {}
-        except (OSError, ValueError):
+            results = notebooks.read_results(nb_out) if Path(nb_out).exists() else {}
+        except ProfileError:  # a run killed while papermill was writing
             results = {}
-        for name in results:
-            if name not in result_names:
-                result_names.append(name)
-        rows.append({"run_id": run.id, **run.params, "seed": run.seed, "status": rep["status"],
-                     "seconds": rep.get("seconds"), "error": rep.get("error", ""),
+        rows.append({"notebook": run.notebook, "run_id": run.id, "params": run.params, "seed": run.seed,
+                     "status": rep["status"], "seconds": rep.get("seconds"), "error": rep.get("error", ""),
                      "failed_cell": rep.get("failed_cell"), "results": results})
-    header = ["run_id", *param_names, "seed", "status", "seconds", "error", "failed_cell", *result_names]
-    with (out / "results.csv").open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(header)
-        for row in rows:
-            cells = [row.get(h) if h in row else row["results"].get(h) for h in header]
-            writer.writerow(["" if c is None else json.dumps(c) if isinstance(c, list) else c for c in cells])
-    return rows, result_names
+    return rows
+
+
+def write_results_csv(rows: list[dict], path: Path) -> list[str]:
+    """results.csv, the one layout of both commands: notebook, run_id, <params>, seed, status, seconds,
+    error, failed_cell, <results> (`<name>_recorded` where a result shares a column's name).
+    Returns the result names in order of first appearance."""
+    params = list(dict.fromkeys(k for r in rows for k in r["params"]))
+    results = list(dict.fromkeys(k for r in rows for k in r["results"]))
+    fixed = ["seed", "status", "seconds", "error", "failed_cell"]
+    taken = {"notebook", "run_id", *params, *fixed}  # a result named like a column gets a suffix
+    with atomic_writer(path, "w") as fh:
+        out = csv.writer(fh, lineterminator="\n")
+        out.writerow(["notebook", "run_id", *params, *fixed, *(f"{k}_recorded" if k in taken else k for k in results)])
+        for r in rows:
+            cells = [r["notebook"], r["run_id"], *(r["params"].get(k) for k in params), *(r[k] for k in fixed),
+                     *(r["results"].get(k) for k in results)]
+            out.writerow(["" if c is None else json.dumps(c) if isinstance(c, (list, dict)) else c for c in cells])
+    return results
+
+
+def format_table(header: list[str], rows: list[list[str]], right: tuple[int, ...] = ()) -> str:
+    """A plain-text table: a header, a rule, one line per row; columns in `right` right-aligned."""
+    widths = [max([len(h), *(len(r[i]) for r in rows)]) for i, h in enumerate(header)]
+
+    def line(cells):
+        return "  ".join(f"{c:>{w}}" if i in right else f"{c:<{w}}" for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
+
+    return "\n".join([line(header), line(["-" * w for w in widths]), *(line(r) for r in rows)])
 
 
 def _is_number(value) -> bool:
@@ -379,11 +366,8 @@ def summarise(runs: list[Run], rows: list[dict], result_names: list[str]) -> lis
             value = row["results"].get(name)
             if _is_number(value):
                 g["values"].setdefault(name, []).append(float(value))
-    summary = []
-    for g in groups.values():
-        stats = {name: _mean_std(vals) for name, vals in g["values"].items()}
-        summary.append({"params": g["params"], "n": g["n"], "failed": g["failed"], "stats": stats})
-    return summary
+    return [{"params": g["params"], "n": g["n"], "failed": g["failed"],
+             "stats": {name: _mean_std(vals) for name, vals in g["values"].items()}} for g in groups.values()]
 
 
 def _label(params: dict) -> str:
@@ -393,15 +377,10 @@ def _label(params: dict) -> str:
 def print_summary(summary: list[dict], metrics: list[str], log=print) -> None:
     if not summary:
         return
-    labels = [_label(s["params"]) for s in summary]
-    cells = [[f"{s['stats'][m][0]:.4g} ± {s['stats'][m][1]:.2g}" if m in s["stats"] else "-" for m in metrics]
-             for s in summary]
-    lw = max(len("grid point"), *map(len, labels))
-    widths = [max(len(m), *(len(c[i]) for c in cells)) for i, m in enumerate(metrics)]
-    log("\n" + "  ".join([f"{'grid point':<{lw}}", f"{'ok':>3}", f"{'failed':>6}", *(f"{m:>{w}}" for m, w in zip(metrics, widths))]))
-    log("  ".join(["-" * lw, "---", "------", *("-" * w for w in widths)]))
-    for label, s, c in zip(labels, summary, cells):
-        log("  ".join([f"{label:<{lw}}", f"{s['n']:>3}", f"{s['failed']:>6}", *(f"{v:>{w}}" for v, w in zip(c, widths))]))
+    body = [[_label(s["params"]), str(s["n"]), str(s["failed"]),
+             *(f"{s['stats'][m][0]:.4g} ± {s['stats'][m][1]:.2g}" if m in s["stats"] else "-" for m in metrics)]
+            for s in summary]
+    log("\n" + format_table(["grid point", "ok", "failed", *metrics], body, right=tuple(range(1, 3 + len(metrics)))))
     log("(mean ± std over seeds; std uses n-1; failed runs are left out)")
 
 
@@ -437,6 +416,18 @@ def plot_summary(summary: list[dict], metric: str, path: Path, title: str = "bat
     return True
 
 
+def prepare_out(out: Path) -> Path:
+    """Create the output folder, or say clearly why it cannot be (a file of that name, no permission)."""
+    out = out.resolve()
+    if out.exists() and not out.is_dir():
+        raise BatchError(f"--out {out} is a file; give a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BatchError(f"cannot create --out {out}: {exc.strerror or exc}") from None
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # The command
 # ---------------------------------------------------------------------------------------------
@@ -460,37 +451,45 @@ def main(argv=None) -> int:
     ap.add_argument("--force", action="store_true", help="rerun every run, even finished ones")
     ap.add_argument("--dry-run", action="store_true", help="validate and list the grid, run nothing")
     args = ap.parse_args(argv)
-
-    profile = args.profile or os.environ.get(ENV_VAR) or None
     try:
-        if args.workers < 1:
-            raise BatchError("--workers must be at least 1")
-        if profile is not None and profile not in PROFILES:
-            raise BatchError(f"unknown profile {profile!r} (from ${ENV_VAR}); choose one of {', '.join(PROFILES)}")
-        grid = parse_grid(args.param)
-        seeds = parse_seeds(args.seeds)
-        runs = plan(args.notebook, grid, seeds, profile)
+        return _batch(args)
     except ProfileError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        _stderr(f"\n[batch] {INTERRUPTED}")
+        return 130
+
+
+def _batch(args) -> int:
+    explicit = args.profile
+    profile = explicit or os.environ.get(ENV_VAR) or None
+    if args.workers < 1:
+        raise BatchError("--workers must be at least 1")
+    if profile is not None and profile not in PROFILES:
+        raise BatchError(f"unknown profile {profile!r} (from ${ENV_VAR}); choose one of {', '.join(PROFILES)}")
+    grid = parse_grid(args.param)
+    seeds = parse_seeds(args.seeds)
+    runs = plan(args.notebook, grid, seeds, explicit if "profile" in grid else profile)
 
     nb_path = args.notebook.resolve()
+    sizes = [f"{k}({len(v)})" for k, v in grid.items() if k != "seed"]
+    n_seeds = len({r.seed for r in runs if r.seed is not None})
     print(f"[batch] {nb_path.name}: {len(runs)} run(s) = "
-          + (" x ".join([f"{k}({len(v)})" for k, v in grid.items()] + ([f"seeds({len(seeds)})"] if seeds else [])) or "defaults")
-          + f" -> {args.out}")
+          + (" x ".join(sizes + ([f"seeds({n_seeds})"] if n_seeds else [])) or "defaults") + f" -> {args.out}")
     if args.dry_run:
         for run in runs:
             print(f"  {run.id}: {run.inject}")
         return 0
 
-    out = args.out.resolve()
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "batch.json").write_text(json.dumps(
+    out = prepare_out(args.out)
+    atomic_write(out / "batch.json", json.dumps(
         {"notebook": str(nb_path), "grid": grid, "seeds": seeds, "profile": profile,
-         "workers": args.workers, "runs": [r.id for r in runs]}, indent=1, default=repr) + "\n", encoding="utf-8")
+         "workers": args.workers, "runs": [r.id for r in runs]}, indent=1, default=repr) + "\n")
     reports = execute_all(nb_path, runs, out, workers=args.workers, profile=profile,
                           cell_timeout=args.timeout, force=args.force)
-    rows, result_names = collect(runs, reports, out)
+    rows = result_rows(runs, reports, [out / "runs" / f"{r.id}.ipynb" for r in runs])
+    result_names = write_results_csv(rows, out / "results.csv")
     summary = summarise(runs, rows, result_names)
     numeric = [m for m in result_names if any(m in s["stats"] for s in summary)]
     print_summary(summary, numeric)
@@ -499,10 +498,9 @@ def main(argv=None) -> int:
         print(f"[batch] note: no run recorded a numeric {args.metric!r}; recorded: {', '.join(numeric) or 'none'}")
     plotted = metric is not None and plot_summary(summary, metric, out / "summary.png", f"{nb_path.name}: {metric}")
 
-    failed = [r for r in rows if r["status"] != "ok"]
-    for r in failed:
-        where = f"cell [{r['failed_cell']}]: " if r["failed_cell"] is not None else ""
-        print(f"[batch] FAILED {r['run_id']}: {where}{r['error']}")
+    failed = [(r["run_id"], rep) for r, rep in zip(rows, reports) if r["status"] != "ok"]
+    for rid, rep in failed:
+        print(f"[batch] {failure_line(rid, rep)}")
     print(f"[batch] {len(rows) - len(failed)} ok, {len(failed)} failed; results: {out / 'results.csv'}"
           + (f"; plot of {metric}: {out / 'summary.png'}" if plotted else ""))
     if failed:
