@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from course_utils.data import imdb, registry, safetar
+from course_utils.data import DATASETS, imdb, safetar
+from course_utils.data.files import FileSpec
 from course_utils.data.errors import ChecksumError, UnsafeArchiveError
 from course_utils.data.reviews import scan_archive, scan_folder
 
@@ -35,8 +36,8 @@ def sandbox(tmp_path, monkeypatch):
     monkeypatch.setenv("COURSE_DATA_QUIET", "1")
     monkeypatch.setenv("COURSE_DATA_TIMEOUT", "2")
     monkeypatch.delenv("COURSE_DATA_MIRROR", raising=False)
-    monkeypatch.setattr(imdb, "IMDB_OFFICIAL", registry.IMDB_OFFICIAL.__class__(
-        "imdb", "aclImdb_v1.tar.gz", 1, "0" * 64))  # no canonical URL: stay offline
+    monkeypatch.setattr(DATASETS["imdb"], "files", (
+        FileSpec("imdb", "aclImdb_v1.tar.gz", 1, "0" * 64), imdb.REPACK))  # no canonical URL: stay offline
     return tmp_path
 
 
@@ -62,7 +63,7 @@ def make_tar(path: Path, members: dict, prefix="aclImdb/", reverse=False, mtime=
 @pytest.fixture
 def tiny_fingerprint(tmp_path, monkeypatch):
     found = scan_folder(make_folder(tmp_path / "reference")).fingerprint()
-    monkeypatch.setattr(imdb, "REVIEWS_FINGERPRINT", found)
+    monkeypatch.setattr(DATASETS["imdb"], "fingerprint", found)
     return found
 
 

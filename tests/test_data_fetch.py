@@ -16,12 +16,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from course_utils.data import cli, registry
+from course_utils.data import DATASETS, imdb
 from course_utils.data.errors import ChecksumError, DataUnavailableError
+from course_utils.data.files import MARKER, FileSpec
 from course_utils.data.locations import mirrors, split_mirrors
+from course_utils.data.mnist import FILES as MNIST_FILES
 from course_utils.data.mnist import parse_idx
-from course_utils.data.registry import FileSpec
-from course_utils.data.sources import MARKER, obtain
+from course_utils.data.sources import obtain
+from course_utils.tools import data_cli as cli
 
 PAYLOAD = bytes(range(256)) * 400  # 102,400 bytes
 SPEC = FileSpec("mnist", "tiny.bin", len(PAYLOAD), hashlib.sha256(PAYLOAD).hexdigest())
@@ -39,9 +41,18 @@ def sandbox(tmp_path, monkeypatch):
     return tmp_path
 
 
+def offline(monkeypatch):
+    """Point every canonical URL at a closed port on 127.0.0.1: no network, failing at once."""
+    for name in ("mnist", "imdb"):
+        dataset = DATASETS[name]
+        monkeypatch.setattr(dataset, "files", tuple(
+            dataclasses.replace(spec, urls=(closed_port_url(),) if spec.urls else ()) for spec in dataset.files))
+
+
 def cache_files(tmp_path):
     folder = tmp_path / "cache"
-    return sorted(p.name for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+    files = folder.rglob("*") if folder.exists() else ()
+    return sorted(p.name for p in files if p.is_file() and p.name != ".fetch.lock")  # the lock file may stay
 
 
 def closed_port_url(name="x"):
@@ -155,12 +166,8 @@ def test_file_put_in_cache_by_hand_is_verified_once(sandbox):
 def test_no_network_no_data_names_files_places_and_fix(sandbox, monkeypatch):
     """load_mnist and load_imdb fail fast with everything needed to fix it in the message."""
     import course_utils.data as data
-    from course_utils.data import imdb
 
-    for key, spec in registry.MNIST_FILES.items():
-        monkeypatch.setitem(registry.MNIST_FILES, key, dataclasses.replace(spec, urls=(closed_port_url(),)))
-    monkeypatch.setattr(imdb, "IMDB_OFFICIAL", dataclasses.replace(registry.IMDB_OFFICIAL,
-                                                                    urls=(closed_port_url(),)))
+    offline(monkeypatch)
     mirror = sandbox / "usb-stick"
     mirror.mkdir()
     monkeypatch.setenv("COURSE_DATA_MIRROR", str(mirror))
@@ -171,14 +178,14 @@ def test_no_network_no_data_names_files_places_and_fix(sandbox, monkeypatch):
         data.load_imdb()
     assert time.perf_counter() - start < 30
     message = str(mnist_error.value)
-    for spec in registry.MNIST_FILES.values():
+    for spec in MNIST_FILES.values():
         assert spec.name in message and f"{spec.size:,} bytes" in message and spec.sha256 in message
     for text in (str(sandbox / "cache" / "mnist"), str(mirror), "COURSE_DATA_MIRROR",
                  "python -m course_utils data fetch mnist", "127.0.0.1"):
         assert text in message
     message = str(imdb_error.value)
-    for text in ("aclImdb_v1.tar.gz", "84,125,825 bytes", registry.IMDB_OFFICIAL.sha256,
-                 registry.REVIEWS_FINGERPRINT, "aclImdb/", "python -m course_utils data fetch imdb"):
+    for text in ("aclImdb_v1.tar.gz", "84,125,825 bytes", imdb.OFFICIAL.sha256,
+                 imdb.REVIEWS_FINGERPRINT, "aclImdb/", "python -m course_utils data fetch imdb"):
         assert text in message
     assert not isinstance(mnist_error.value, ChecksumError)
     assert cache_files(sandbox) == []
@@ -239,8 +246,9 @@ def test_stalled_server_times_out(server, sandbox, monkeypatch):
     monkeypatch.setenv("COURSE_DATA_RETRIES", "1")
     srv = server({"/tiny.bin": ("stall", PAYLOAD)})
     start = time.perf_counter()
-    with pytest.raises(DataUnavailableError, match="transfer broke"):
+    with pytest.raises(DataUnavailableError, match="went silent"):
         obtain([dataclasses.replace(SPEC, urls=(srv.url + "/tiny.bin",))])
+    assert len(srv.hits) == 1  # a silent host is given up, not retried
     assert time.perf_counter() - start < 10 and cache_files(sandbox) == []
 
 
@@ -285,27 +293,28 @@ def test_cli_where_lists_cache_mirrors_sizes_checksums(sandbox, monkeypatch, cap
     assert cli.main(["where"]) == 0
     out = capsys.readouterr().out
     assert str(sandbox / "cache") in out and str(sandbox) in out
-    for spec in registry.MNIST_FILES.values():
+    for spec in MNIST_FILES.values():
         assert spec.name in out and spec.sha256 in out
-    assert "84,125,825 bytes" in out and registry.REVIEWS_FINGERPRINT in out
+    assert "84,125,825 bytes" in out and imdb.REVIEWS_FINGERPRINT in out
 
 
 @pytest.mark.timeout(60)
 def test_cli_fetch_without_data_fails_clearly(sandbox, monkeypatch, capsys):
-    for key, spec in registry.MNIST_FILES.items():
-        monkeypatch.setitem(registry.MNIST_FILES, key, dataclasses.replace(spec, urls=(closed_port_url(),)))
+    offline(monkeypatch)
     assert cli.main(["fetch", "mnist"]) == 1
     assert "train-images-idx3-ubyte.gz" in capsys.readouterr().out
 
 
 def test_cli_verify_flags_a_damaged_cache_file(sandbox, monkeypatch, capsys):
-    spec = registry.MNIST_FILES["test_labels"]
+    spec = MNIST_FILES["test_labels"]
     target = sandbox / "cache" / "mnist" / spec.name
     target.parent.mkdir(parents=True)
     target.write_bytes(b"not the labels")
     Path(str(target) + MARKER).write_text("{}")
     assert cli.main(["verify", "mnist"]) == 1
-    assert "BAD" in capsys.readouterr().out and not Path(str(target) + MARKER).exists()
+    out = capsys.readouterr().out
+    assert "BAD" in out and "python -m course_utils data fetch mnist" in out
+    assert not Path(str(target) + MARKER).exists()
 
 
 def test_cli_rejects_unknown_dataset(capsys):

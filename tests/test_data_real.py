@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from course_utils.data import registry
-from course_utils.data.checks import sha256_file
+from course_utils.data import imdb
+from course_utils.data.files import cache_path, sha256_file
+from course_utils.data.mnist import FILES as MNIST_FILES
 from course_utils.data.reviews import fingerprint
-from course_utils.data.sources import cache_path
 
 MIRROR = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 pytestmark = pytest.mark.skipif(not MIRROR.is_dir(), reason=f"no course mirror at {MIRROR}")
@@ -39,7 +39,7 @@ def test_mnist_from_mirror():
     assert np.bincount(y_test).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
     assert y_train[:5].tolist() == [5, 0, 4, 1, 9]
     assert x_train.max() == 255 and x_train.min() == 0
-    spec = registry.MNIST_FILES["train_images"]
+    spec = MNIST_FILES["train_images"]
     assert sha256_file(cache_path(spec)) == spec.sha256 == (
         "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609")
 
@@ -65,8 +65,8 @@ def test_imdb_from_mirror():
         folder = "train/unsup" if split == "unsup" else f"{split}/{'pos' if label == 1 else 'neg'}"
         digests[f"aclImdb/{folder}/{id_}_{rating}.txt"] = hashlib.sha256(text.encode()).hexdigest()
     labeled = {p: d for p, d in digests.items() if "/unsup/" not in p}
-    assert fingerprint(labeled) == registry.LABELED_FINGERPRINT
-    assert fingerprint(digests) == registry.REVIEWS_FINGERPRINT
+    assert fingerprint(labeled) == imdb.LABELED_FINGERPRINT
+    assert fingerprint(digests) == imdb.REVIEWS_FINGERPRINT
 
 
 @pytest.mark.timeout(300)

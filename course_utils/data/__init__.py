@@ -2,22 +2,44 @@
 
     (x_train, y_train), (x_test, y_test) = load_mnist()
     reviews = load_imdb()            # a DataFrame: text, label, rating, split, id
+    status("mnist")                  # what the cache holds, checked, as plain values
+    fetch("imdb")                    # fetch, verify and parse once (the CLI and Colab use this)
 
-See `registry.py` for every file's size and checksum, `locations.py` for COURSE_DATA_DIR and
-COURSE_DATA_MIRROR, and `python -m course_utils data where` for what is on this machine.
+`registry.DATASETS` lists every dataset, `dataset.Dataset` is the interface each one implements,
+`locations.py` reads COURSE_DATA_DIR, COURSE_DATA_MIRROR and the download settings.
 """
 
+from __future__ import annotations
+
+from pathlib import Path
+
 from .errors import ChecksumError, DataError, DataUnavailableError, UnsafeArchiveError
+from .imdb import load_imdb
 from .locations import data_dir, mirrors
 from .mnist import load_mnist
+from .registry import DATASETS
 
 
-def load_imdb(*args, **kwargs):
-    """See `course_utils.data.imdb.load_imdb` (imported on first use: it needs pandas)."""
-    from .imdb import load_imdb as _load_imdb
+def _dataset(name: str):
+    if name not in DATASETS:
+        raise DataError(f"unknown dataset {name!r}; choose from {', '.join(DATASETS)}")
+    return DATASETS[name]
 
-    return _load_imdb(*args, **kwargs)
+
+def status(name: str) -> dict:
+    """{"dataset", "state", "files", "parsed", "fix", ...}: every byte checked, nothing written."""
+    return _dataset(name).status()
 
 
-__all__ = ["load_mnist", "load_imdb", "data_dir", "mirrors", "DataError", "DataUnavailableError",
-           "ChecksumError", "UnsafeArchiveError"]
+def verify(name: str) -> dict:
+    """Like `status`, and records markers for the files that pass (what `data verify` runs)."""
+    return _dataset(name).status(record=True)
+
+
+def fetch(name: str) -> Path:
+    """Fetch, verify and parse `name` once; returns its cache folder."""
+    return _dataset(name).fetch()
+
+
+__all__ = ["load_mnist", "load_imdb", "status", "verify", "fetch", "data_dir", "mirrors", "DATASETS",
+           "DataError", "DataUnavailableError", "ChecksumError", "UnsafeArchiveError"]

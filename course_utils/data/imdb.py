@@ -5,9 +5,10 @@ Columns: `text` (the raw review), `label` (1 positive, 0 negative, -1 unlabeled)
 name). Rows are sorted by split (train, test, unsup), then label, then id, so every machine sees
 the same order.
 
-Reading 100,000 small files out of a tarball takes a while, so the parsed table is cached as an
-UTF-8 file of all texts plus an .npz of offsets and columns (no pickle), named after the
-content fingerprint and the parser version: a change to either gives a fresh cache.
+The reviews arrive as the official tarball (checked by sha256), any repack of it, or an extracted
+`aclImdb/` folder (both checked by a content fingerprint, see `reviews.py`). Reading 100,000 small
+files takes a while, so the parsed table is cached as one UTF-8 file of all texts plus an .npz of
+offsets and columns (no pickle), checked on load like every parsed cache (`parsed.py`).
 """
 
 from __future__ import annotations
@@ -17,156 +18,177 @@ from pathlib import Path
 
 import numpy as np
 
-from . import download
-from .checks import sha256_file, verify_bytes
-from .errors import ChecksumError, DataUnavailableError
+from .._console import log
+from .dataset import Dataset
+from .errors import ChecksumError, DataUnavailableError, UnsafeArchiveError
+from .files import FileSpec, sha256_file, verify_bytes
 from .locations import data_dir, local_dir, mirrors
-from .registry import IMDB_FOLDER, IMDB_OFFICIAL, IMDB_REPACK, REVIEWS_FINGERPRINT
 from .reviews import Reviews, scan_archive, scan_folder
-from .sources import atomic_writer, cached, obtain, unavailable_message
+from .sources import cached, obtain, refusal
 
-PARSER_VERSION = 1
 SPLITS = ("train", "test", "unsup")
+# Content fingerprint: sha256 of the `sha256sum` listing of the 100,000 review files, sorted by
+# path, i.e. in a shell inside the folder that holds aclImdb/:
+#   LC_ALL=C find aclImdb -type f | LC_ALL=C sort \
+#     | grep -E '^aclImdb/(train/(pos|neg|unsup)|test/(pos|neg))/[0-9]+_[0-9]+\.txt$' \
+#     | xargs sha256sum | sha256sum
+# Only the reviews count: the official tarball also holds labeledBow.feat and other files that
+# a repack or a copied folder may lack, and the loader reads nothing else.
+REVIEWS_FINGERPRINT = "b00cc6bf6ff859b1ff34cb4995d0dfa5a4eb7f74aceb2238f6d502669203838b"
+# Published in shared/datasets/SOURCES.md for the 50,000 labeled reviews only (train|test, pos|neg).
+LABELED_FINGERPRINT = "b155ae18c4016500d64b7ea091f3f04c4ea9e702ab3bdb2b4aa0effbd4da11c6"
+
+OFFICIAL = FileSpec("imdb", "aclImdb_v1.tar.gz", 84_125_825,
+                    "c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe",
+                    urls=("https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz",),
+                    fingerprint=REVIEWS_FINGERPRINT)
+# Any tarball of the extracted folder (e.g. the course's offline mirror) is accepted by content.
+REPACK = FileSpec("imdb", "aclImdb_reviews.tar.gz", None, None, fingerprint=REVIEWS_FINGERPRINT)
+FOLDER = "aclImdb"  # an extracted folder, read in place from the cache or a local mirror
 
 
-def parsed_path(fingerprint: str | None = None) -> Path:
-    """The folder of the parsed table: `text.utf8` (all reviews, back to back) and `meta.npz`."""
-    fingerprint = fingerprint or REVIEWS_FINGERPRINT
-    return data_dir() / "imdb" / f"reviews-{fingerprint[:16]}-v{PARSER_VERSION}"
+class IMDB(Dataset):
+    name = "imdb"
+    parsed_files = ("text.utf8", "meta.npz")
+    parser_version = 2  # 2: parsed files under a checked manifest
+    also_accepted = (f"imdb/{FOLDER}",)
 
+    def __init__(self):
+        self.files = (OFFICIAL, REPACK)
+        self.fingerprint = REVIEWS_FINGERPRINT
+        self._scan: Reviews | None = None  # reviews read while verifying, so they are parsed once
 
-def _save(reviews: Reviews, fingerprint: str) -> None:
-    order = {name: i for i, name in enumerate(SPLITS)}
-    records = sorted(reviews.records, key=lambda r: (order[r[0]], r[1], r[3]))
-    texts = [r[4].encode("utf-8") for r in records]
-    offsets = np.zeros(len(texts) + 1, dtype=np.int64)
-    np.cumsum([len(t) for t in texts], out=offsets[1:])
-    folder = parsed_path(fingerprint)
-    with atomic_writer(folder / "text.utf8") as f:
-        f.write(b"".join(texts))
-    with atomic_writer(folder / "meta.npz") as f:  # written last: its presence means "complete"
-        np.savez(
-            f,
-            offsets=offsets,  # byte offsets of each review in text.utf8
-            split=np.array([order[r[0]] for r in records], dtype=np.int8),
-            label=np.array([r[1] for r in records], dtype=np.int8),
-            rating=np.array([r[2] for r in records], dtype=np.int8),
-            id=np.array([r[3] for r in records], dtype=np.int32),
-            fingerprint=np.array(fingerprint),
-            parser_version=np.array(PARSER_VERSION),
-        )
+    def parsed_dir(self) -> Path:
+        return data_dir() / "imdb" / f"reviews-{self.fingerprint[:16]}-v{self.parser_version}"
 
+    def usable(self, files: dict[str, str]) -> bool:
+        return "verified" in files.values()  # any one archive will do
 
-def _load(folder: Path):
-    """The cached table, or None if it is missing, incomplete or from another parser version."""
-    import pandas as pd
+    def forget(self) -> None:
+        self._scan = None
 
-    if not (folder / "meta.npz").is_file():
-        return None
-    try:
-        with np.load(folder / "meta.npz", allow_pickle=False) as z:
-            meta = {name: z[name] for name in z.files}
-        raw = (folder / "text.utf8").read_bytes()
-        bounds = meta["offsets"].tolist()
-        if int(meta["parser_version"]) != PARSER_VERSION or bounds[-1] != len(raw):
-            return None
-        # Decoding review by review keeps the (mostly ASCII) texts compact and is fastest.
-        text = [raw[a:b].decode("utf-8") for a, b in zip(bounds[:-1], bounds[1:])]
-    except (OSError, ValueError, KeyError, UnicodeDecodeError):
-        return None
-    return pd.DataFrame({
-        "text": text,
-        "label": meta["label"].astype(np.int64),
-        "rating": meta["rating"].astype(np.int64),
-        "split": np.array(SPLITS, dtype=object)[meta["split"]],
-        "id": meta["id"].astype(np.int64),
-    })
-
-
-def _archive_check(scans: dict):
-    """Verify an archive: sha256 where the registry has one, the reviews fingerprint always.
-
-    The reviews read while checking are kept in `scans`, so they are parsed only once.
-    """
-
-    def check(spec, path: Path) -> dict:
-        facts = verify_bytes(spec, path) if spec.sha256 else {"sha256": sha256_file(path)}
-        download.log(f"reading the reviews in {spec.name} (once; this takes a while)")
+    def check_file(self, spec: FileSpec, path: Path) -> dict:
+        """sha256 where the registry has one, the reviews fingerprint always."""
+        facts = verify_bytes(spec, path) if spec.sha256 else {"size": path.stat().st_size, "sha256": sha256_file(path)}
+        log(f"reading the reviews in {spec.name} (once; this takes a while)")
         reviews = scan_archive(path)
         found = reviews.fingerprint()
-        if found != REVIEWS_FINGERPRINT:
-            message = (f"{spec.name}: reviews fingerprint {found}, expected {REVIEWS_FINGERPRINT} "
+        if found != self.fingerprint:
+            message = (f"{spec.name}: reviews fingerprint {found}, expected {self.fingerprint} "
                        f"({len(reviews.records):,} reviews; not the aclImdb v1 reviews)")
             if spec.sha256 is None:
                 raise ChecksumError(message)
             warnings.warn(message + "; its sha256 is the official tarball's, so it is used")
-        scans[found] = reviews
+        self._scan = reviews
         return dict(facts, fingerprint=found)
 
-    return check
+    def _folders(self) -> list[Path]:
+        """aclImdb/ folders that may be read in place: in the cache, then in each local mirror."""
+        bases = [data_dir()] + [local_dir(m) for m in mirrors() if local_dir(m)]
+        return [base / "imdb" / FOLDER for base in bases]
 
+    def _from_archive(self, path: Path) -> Reviews:
+        reviews, self._scan = self._scan or scan_archive(path), None
+        if reviews.fingerprint() != self.fingerprint:
+            raise ChecksumError(f"{path}: its reviews changed since it was verified; "
+                                f"run: {self.fix()} (it replaces the damaged file)")
+        return reviews
 
-def _folders() -> list[Path]:
-    """aclImdb/ folders that may be read in place: in the cache, then in each local mirror."""
-    bases = [data_dir()] + [local_dir(m) for m in mirrors() if local_dir(m)]
-    return [base / "imdb" / IMDB_FOLDER for base in bases]
+    def _reviews(self, archive_first: bool) -> Reviews:
+        """Look, in order: an archive in the cache; an extracted aclImdb/ folder in the cache or a
+        local mirror (read in place); an archive from a mirror, then the official tarball.
+        `archive_first` (data fetch) tries the archives before the folders, so the cache ends up
+        holding a verified archive."""
+        if self._scan is not None:
+            reviews, self._scan = self._scan, None
+            return reviews
+        tried, rejected, dead = [], [], set()
+        for spec in self.files:
+            hit = cached(spec, self.check_file, discard_bad=archive_first)
+            if hit:
+                return self._from_archive(hit[0])
 
+        def from_sources():
+            try:
+                return self._from_archive(obtain(list(self.files), self.check_file, tried, dead)[1])
+            except (ChecksumError, UnsafeArchiveError) as e:
+                if not e.rejected:
+                    raise
+                rejected.extend(e.rejected)
+            except DataUnavailableError:
+                pass
 
-def _from_folder(folder: Path) -> tuple[Reviews, str]:
-    download.log(f"reading the reviews in {folder} (once; this takes a while)")
-    reviews = scan_folder(folder)
-    found = reviews.fingerprint()
-    if found != REVIEWS_FINGERPRINT:
-        raise ChecksumError(f"reviews fingerprint {found}, expected {REVIEWS_FINGERPRINT} "
-                            f"({len(reviews.records):,} reviews)")
-    return reviews, found
+        if archive_first and (reviews := from_sources()):
+            return reviews
+        for folder in self._folders():
+            if not folder.is_dir():
+                tried.append(f"folder {folder}: not there")
+                continue
+            log(f"reading the reviews in {folder} (once; this takes a while)")
+            try:
+                reviews = scan_folder(folder)
+                found = reviews.fingerprint()
+                if found != self.fingerprint:
+                    raise ChecksumError(f"reviews fingerprint {found}, expected {self.fingerprint} "
+                                        f"({len(reviews.records):,} reviews)")
+            except (ChecksumError, OSError, UnicodeDecodeError) as e:
+                rejected.append((f"folder {folder}", str(e), "checksum"))
+                tried.append(f"folder {folder}: refused, {e}")
+                continue
+            return reviews
+        if not archive_first and (reviews := from_sources()):
+            return reviews
+        extra = (f"imdb/{FOLDER}/ (the extracted folder, in the cache or a local mirror; "
+                 f"checked by its reviews fingerprint {self.fingerprint})",)
+        raise refusal(list(self.files), list(dict.fromkeys(tried)), rejected, extra)
 
+    def raw(self, for_fetch: bool = False) -> dict:
+        self._scan = self._reviews(archive_first=for_fetch)
+        return {}
 
-def prepare(dead_hosts: set | None = None, archive_first: bool = False) -> str:
-    """Make sure a parsed table is in the cache; return the fingerprint it is filed under.
+    def build(self, for_fetch: bool = False) -> dict[str, bytes]:
+        reviews = self._scan if self._scan is not None else self._reviews(archive_first=for_fetch)
+        self._scan = None
+        order = {name: i for i, name in enumerate(SPLITS)}
+        records = sorted(reviews.records, key=lambda r: (order[r[0]], r[1], r[3]))
+        texts = [r[4].encode("utf-8") for r in records]
+        offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+        np.cumsum([len(t) for t in texts], out=offsets[1:])
+        import io
 
-    Looks, in order: an archive in the cache; an extracted aclImdb/ folder in the cache or a
-    local mirror (read in place, nothing copied); an archive from a mirror, then the official
-    tarball from Stanford. `archive_first` (used by `data fetch`) tries the archives before the
-    folders, so that the cache ends up holding a verified archive.
-    """
-    if not archive_first and (parsed_path() / "meta.npz").is_file():
-        return REVIEWS_FINGERPRINT
-    scans: dict = {}
-    check = _archive_check(scans)
-    specs = [IMDB_OFFICIAL, IMDB_REPACK]
-    tried: list[str] = []
+        meta = io.BytesIO()
+        np.savez(meta,
+                 offsets=offsets,  # byte offsets of each review in text.utf8
+                 split=np.array([order[r[0]] for r in records], dtype=np.int8),
+                 label=np.array([r[1] for r in records], dtype=np.int8),
+                 rating=np.array([r[2] for r in records], dtype=np.int8),
+                 id=np.array([r[3] for r in records], dtype=np.int32),
+                 fingerprint=np.array(self.fingerprint),
+                 parser_version=np.array(self.parser_version))
+        return {"text.utf8": b"".join(texts), "meta.npz": meta.getvalue()}
 
-    def from_archive(path: Path, facts: dict) -> str:
-        found = facts.get("fingerprint") or REVIEWS_FINGERPRINT
-        if not (parsed_path(found) / "meta.npz").is_file():
-            _save(scans.get(found) or scan_archive(path), found)
-        return found
+    def decode(self, blobs: dict[str, bytes], splits=SPLITS):
+        import io
 
-    for spec in specs:
-        hit = cached(spec, check)
-        if hit:
-            return from_archive(*hit)
-    if archive_first:
-        try:
-            return from_archive(*obtain(specs, check, tried, dead_hosts)[1:])
-        except DataUnavailableError:
-            if any("REJECTED" in line for line in tried):
-                raise
-    for folder in _folders():
-        if not folder.is_dir():
-            tried.append(f"folder {folder}: not there")
-            continue
-        try:
-            reviews, found = _from_folder(folder)
-        except (ChecksumError, OSError, UnicodeDecodeError) as e:
-            tried.append(f"folder {folder}: REJECTED, {e}")
-            continue
-        _save(reviews, found)
-        return found
-    if archive_first:
-        raise DataUnavailableError(unavailable_message(specs, tried))
-    return from_archive(*obtain(specs, check, tried, dead_hosts)[1:])
+        import pandas as pd
+
+        with np.load(io.BytesIO(blobs["meta.npz"]), allow_pickle=False) as z:
+            meta = {name: z[name] for name in z.files}
+        raw = blobs["text.utf8"]
+        bounds = meta["offsets"].tolist()
+        if int(meta["parser_version"]) != self.parser_version or bounds[-1] != len(raw):
+            raise ValueError("offsets do not match the text file")
+        keep = np.isin(meta["split"], [SPLITS.index(s) for s in splits])
+        rows = np.flatnonzero(keep).tolist()
+        # Decoding review by review keeps the (mostly ASCII) texts compact and is fastest.
+        text = [raw[bounds[i]:bounds[i + 1]].decode("utf-8") for i in rows]
+        return pd.DataFrame({
+            "text": text,
+            "label": meta["label"][keep].astype(np.int64),
+            "rating": meta["rating"][keep].astype(np.int64),
+            "split": np.array(SPLITS, dtype=object)[meta["split"][keep]],
+            "id": meta["id"][keep].astype(np.int64),
+        })
 
 
 def load_imdb(splits=SPLITS):
@@ -180,11 +202,6 @@ def load_imdb(splits=SPLITS):
     unknown = [s for s in splits if s not in SPLITS]
     if unknown or not splits:
         raise ValueError(f"splits must be chosen from {SPLITS}, got {splits!r}")
-    table = _load(parsed_path())
-    if table is None:
-        table = _load(parsed_path(prepare()))
-    if table is None:
-        raise DataUnavailableError(f"the parsed IMDb cache {parsed_path()} could not be read back")
-    if set(splits) != set(SPLITS):
-        table = table[table["split"].isin(splits)].reset_index(drop=True)
-    return table
+    from .registry import DATASETS
+
+    return DATASETS["imdb"].load(splits=splits)

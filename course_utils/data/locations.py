@@ -1,17 +1,22 @@
-"""Where data lives: the cache directory and the local mirrors, both set by environment variables.
+"""Where data lives and how patiently to fetch it: every setting the data layer reads from the environment.
 
 * `COURSE_DATA_DIR`: the cache. Default: `<checkout>/datasets/` when running from a clone of the
   course, else `~/.cache/course_utils/datasets`.
 * `COURSE_DATA_MIRROR`: classroom mirrors (a USB stick, a LAN share), laid out like the cache
   (`mnist/<file>`, `imdb/<file>`). One or more directories, `file://` or `http(s)://` URLs,
   separated by `os.pathsep` (":" on Linux/macOS, where the ":" inside a URL is understood).
+* `COURSE_DATA_TIMEOUT` (s), `COURSE_DATA_RETRIES`, `COURSE_DATA_BACKOFF` (s): checked here, so a
+  typo is refused with the variable's name instead of a bare ValueError deep in a download.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from pathlib import Path
+
+from .errors import DataError
 
 _CHECKOUT = Path(__file__).resolve().parents[2]
 
@@ -54,6 +59,9 @@ def mirrors() -> list[str]:
     for entry in split_mirrors(os.environ.get("COURSE_DATA_MIRROR", "")):
         if re.match(r"^(https?|file)://", entry):
             bases.append(entry.rstrip("/"))
+        elif re.match(r"^[A-Za-z][A-Za-z0-9+.-]+://", entry):
+            raise DataError(f"COURSE_DATA_MIRROR entry {entry!r}: only folders, file://, http:// and "
+                            "https:// are understood, e.g. COURSE_DATA_MIRROR=/media/usb/datasets")
         else:
             bases.append(Path(entry).expanduser().resolve().as_uri())
     return bases
@@ -62,8 +70,35 @@ def mirrors() -> list[str]:
 def local_dir(base_url: str) -> Path | None:
     """The directory behind a file:// mirror, or None for a remote one."""
     if base_url.startswith("file://"):
-        from urllib.request import url2pathname
         from urllib.parse import urlparse
+        from urllib.request import url2pathname
 
         return Path(url2pathname(urlparse(base_url).path))
     return None
+
+
+def _setting(var: str, default: str, kind, low: float, example: str):
+    value = os.environ.get(var, "").strip() or default
+    try:
+        number = kind(value)
+    except ValueError:
+        number = None
+    if number is None or not math.isfinite(number) or number < low:
+        raise DataError(f"{var}={value!r} is not valid: expected {'a whole number' if kind is int else 'a number'}"
+                        f" >= {low:g}, for example {var}={example}")
+    return number
+
+
+def timeout_s() -> float:
+    """Seconds to wait for a connection or for the next bytes; a host silent this long is given up."""
+    return _setting("COURSE_DATA_TIMEOUT", "15", float, 0.05, "15")
+
+
+def retries() -> int:
+    """Extra tries after the first one, for transfers that were cut off half-way."""
+    return _setting("COURSE_DATA_RETRIES", "2", int, 0, "2")
+
+
+def backoff_s() -> float:
+    """Wait before the first retry (doubled each time)."""
+    return _setting("COURSE_DATA_BACKOFF", "1", float, 0, "1")

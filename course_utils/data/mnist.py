@@ -2,26 +2,43 @@
 
 The IDX format is tiny: a big-endian header (magic number, then one count per dimension) and
 the raw bytes. We check the header against what MNIST must be before trusting any byte. The
-parsed arrays are kept as plain .npy files (loaded with allow_pickle=False), so the next load
-skips the gzip work.
+parsed arrays are kept as plain .npy files (loaded with allow_pickle=False) under a checked
+manifest, so the next load skips the gzip work.
 """
 
 from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import struct
+import zlib
 
 import numpy as np
 
-from .checks import verify_bytes
-from .errors import ChecksumError, DataUnavailableError
-from .sources import obtain, unavailable_message, write_atomic, cache_path
-from .registry import MNIST_FILES
+from .dataset import Dataset
+from .errors import ChecksumError
+from .files import FileSpec, drop_marker, verify_bytes
 
-PARSER_VERSION = 1
-IMAGES_MAGIC, LABELS_MAGIC = 0x00000803, 0x00000801  # uint8 data, 3 or 1 dimensions
 COUNTS = {"train": 60_000, "test": 10_000}
+# The same servers torchvision uses: the PyTorch S3 copy first, then the original site.
+BASE_URLS = ("https://ossci-datasets.s3.amazonaws.com/mnist/", "http://yann.lecun.com/exdb/mnist/")
+
+
+def _spec(name: str, size: int, sha256: str) -> FileSpec:
+    return FileSpec("mnist", name, size, sha256, tuple(base + name for base in BASE_URLS))
+
+
+FILES = {
+    "train_images": _spec("train-images-idx3-ubyte.gz", 9_912_422,
+                          "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609"),
+    "train_labels": _spec("train-labels-idx1-ubyte.gz", 28_881,
+                          "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c"),
+    "test_images": _spec("t10k-images-idx3-ubyte.gz", 1_648_877,
+                         "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6"),
+    "test_labels": _spec("t10k-labels-idx1-ubyte.gz", 4_542,
+                         "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6"),
+}
 
 
 def parse_idx(raw: bytes, expect_dims: tuple[int, ...], name: str = "IDX") -> np.ndarray:
@@ -42,51 +59,56 @@ def parse_idx(raw: bytes, expect_dims: tuple[int, ...], name: str = "IDX") -> np
     return np.frombuffer(body, dtype=np.uint8).reshape(dims).copy()
 
 
-def parsed_dir():
-    """Where the parsed arrays live, named after the files' checksums and the parser version."""
-    key = hashlib.sha256("".join(s.sha256 for s in MNIST_FILES.values()).encode()).hexdigest()[:12]
-    return cache_path(MNIST_FILES["train_images"]).parent / f"parsed-{key}-v{PARSER_VERSION}"
+def _npy(array: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
 
 
-def _load_parsed():
-    folder = parsed_dir()
-    names = ("x_train", "y_train", "x_test", "y_test")
-    if not all((folder / f"{n}.npy").is_file() for n in names):
-        return None
-    try:
-        arrays = [np.load(folder / f"{n}.npy", allow_pickle=False) for n in names]
-    except (OSError, ValueError):
-        return None
-    x_train, y_train, x_test, y_test = arrays
-    if x_train.shape != (60_000, 28, 28) or x_test.shape != (10_000, 28, 28):
-        return None
-    return (x_train, y_train), (x_test, y_test)
+class MNIST(Dataset):
+    name = "mnist"
+    parsed_files = ("x_train.npy", "y_train.npy", "x_test.npy", "y_test.npy")
+    parser_version = 2  # 2: parsed files under a checked manifest
 
+    def __init__(self):
+        self.files = tuple(FILES.values())
 
-def _save_parsed(arrays: dict) -> None:
-    import io
+    def parsed_dir(self):
+        """Named after the raw files' checksums and the parser version."""
+        key = hashlib.sha256("".join(s.sha256 for s in self.files).encode()).hexdigest()[:12]
+        return super().parsed_dir().with_name(f"parsed-{key}-v{self.parser_version}")
 
-    folder = parsed_dir()
-    for name, array in arrays.items():
-        buffer = io.BytesIO()
-        np.save(buffer, array, allow_pickle=False)
-        write_atomic(folder / f"{name}.npy", buffer.getvalue())
-
-
-def mnist_paths(dead_hosts: set | None = None) -> dict:
-    """Verified paths of the four IDX files in the cache, fetching any that are missing."""
-    paths, failures, tried = {}, [], []
-    dead_hosts = set() if dead_hosts is None else dead_hosts
-    for key, spec in MNIST_FILES.items():
+    def _decompress(self, path, spec) -> bytes:
         try:
-            paths[key] = obtain([spec], verify_bytes, tried, dead_hosts)[1]
-        except ChecksumError:
-            raise
-        except DataUnavailableError:
-            failures.append(spec)
-    if failures:
-        raise DataUnavailableError(unavailable_message(failures, tried))
-    return paths
+            return gzip.decompress(path.read_bytes())
+        except (EOFError, OSError, zlib.error) as e:  # bit rot under an intact size and mtime
+            drop_marker(path)
+            try:
+                verify_bytes(spec, path)
+            except ChecksumError as bad:
+                raise ChecksumError(f"{path} is damaged ({bad}). Run: {self.fix()} "
+                                    "(it replaces the damaged file)") from None
+            raise ChecksumError(f"{path} matches its checksum but cannot be decompressed ({e})") from None
+
+    def build(self, for_fetch: bool = False) -> dict[str, bytes]:
+        paths = self.raw(for_fetch)
+        blobs = {}
+        for split, n in COUNTS.items():
+            specs = FILES[f"{split}_images"], FILES[f"{split}_labels"]
+            specs = [next(s for s in self.files if s.name == spec.name) for spec in specs]
+            images = parse_idx(self._decompress(paths[specs[0].name], specs[0]), (n, 28, 28), specs[0].name)
+            labels = parse_idx(self._decompress(paths[specs[1].name], specs[1]), (n,), specs[1].name)
+            if labels.max() > 9:
+                raise ChecksumError(f"{specs[1].name}: a label above 9")
+            blobs[f"x_{split}.npy"], blobs[f"y_{split}.npy"] = _npy(images), _npy(labels)
+        return blobs
+
+    def decode(self, blobs):
+        arrays = [np.load(io.BytesIO(blobs[name]), allow_pickle=False) for name in self.parsed_files]
+        x_train, y_train, x_test, y_test = arrays
+        if x_train.shape != (60_000, 28, 28) or x_test.shape != (10_000, 28, 28) or max(y_train.max(), y_test.max()) > 9:
+            raise ValueError("arrays of the wrong shape or labels above 9")
+        return (x_train, y_train), (x_test, y_test)
 
 
 def load_mnist():
@@ -96,17 +118,6 @@ def load_mnist():
     verified by sha256 before use. Raises DataUnavailableError (saying where to put the files)
     when none can be had.
     """
-    parsed = _load_parsed()
-    if parsed is not None:
-        return parsed
-    paths = mnist_paths()
-    arrays = {}
-    for split, n in COUNTS.items():
-        images = gzip.decompress(paths[f"{split}_images"].read_bytes())
-        labels = gzip.decompress(paths[f"{split}_labels"].read_bytes())
-        arrays[f"x_{split}"] = parse_idx(images, (n, 28, 28), MNIST_FILES[f"{split}_images"].name)
-        arrays[f"y_{split}"] = parse_idx(labels, (n,), MNIST_FILES[f"{split}_labels"].name)
-        if arrays[f"y_{split}"].max() > 9:
-            raise ChecksumError(f"{MNIST_FILES[f'{split}_labels'].name}: a label above 9")
-    _save_parsed(arrays)
-    return (arrays["x_train"], arrays["y_train"]), (arrays["x_test"], arrays["y_test"])
+    from .registry import DATASETS
+
+    return DATASETS["mnist"].load()

@@ -75,5 +75,8 @@ def scan_folder(folder: Path) -> Reviews:
                 path = f"aclImdb/{sub}/{entry.name}"
                 if is_review(path) and entry.is_file(follow_symlinks=False):
                     with open(entry.path, "rb") as f:
-                        reviews.add(path, f.read())
+                        data = f.read(safetar.MAX_MEMBER + 1)
+                    if len(data) > safetar.MAX_MEMBER:
+                        raise ChecksumError(f"{entry.path}: more than {safetar.MAX_MEMBER:,} bytes, not a review")
+                    reviews.add(path, data)
     return reviews

@@ -1,87 +1,41 @@
 """Find a verified copy of a registry file: the cache first, then each mirror, then the canonical URLs.
 
-Every copy that arrives is verified while it is still a temporary file and moved into the cache
-with `os.replace` (atomic), next to a small `<file>.verified.json` marker. A file found in the
-cache without a marker (say, copied there by hand) is verified once before it is used.
+Every copy that arrives is verified while it is still a temporary file and only then moved into
+the cache (`os.replace`, atomic). Copies that fail verification, or are unsafe archives, are
+skipped and the search goes on; they come back as (source, reason, kind) in the error's
+`.rejected` as (source, reason, kind) with kind "checksum", "unsafe" or "too large", and the
+message names each one.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import tempfile
-import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterable
 from urllib.parse import urlparse
 
+from .._console import log
+from .._files import make_readable
 from . import download
-from .checks import verify_bytes
-from .errors import ChecksumError, DataUnavailableError
+from .errors import ChecksumError, DataError, DataUnavailableError, UnsafeArchiveError, filesystem_error
+from .files import FileSpec, cache_path, drop_marker, read_marker, verify_bytes, write_marker
 from .locations import data_dir, mirrors
-from .registry import FileSpec
 
-MARKER = ".verified.json"
-Verify = Callable[[FileSpec, Path], dict]  # raises ChecksumError; returns facts to record
+try:
+    import fcntl
+except ImportError:
+    fcntl = None
 
-
-def cache_path(spec: FileSpec) -> Path:
-    return data_dir() / spec.relpath
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+Verify = Callable[[FileSpec, Path], dict]  # raises ChecksumError / UnsafeArchiveError; returns facts
 
 
-def make_readable(path: Path) -> None:
-    """mkstemp files are private (0600); a cache file is as readable as any file the user writes."""
-    os.chmod(path, 0o644 & ~_umask())
+def cached(spec: FileSpec, verify: Verify = verify_bytes, discard_bad: bool = False) -> tuple[Path, dict] | None:
+    """The cached copy and its facts, verifying it first if its marker is missing or stale.
 
-
-@contextmanager
-def atomic_writer(path: Path):
-    """A file object whose content appears at `path` only once it has been written completely."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".part-", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            yield f
-        make_readable(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    with atomic_writer(path) as f:
-        f.write(data)
-
-
-def read_marker(path: Path) -> dict | None:
-    """The facts recorded when `path` was verified, if it has not changed since."""
-    try:
-        facts = json.loads(Path(str(path) + MARKER).read_text())
-        stat = path.stat()
-    except (OSError, ValueError):
-        return None
-    if facts.get("size") != stat.st_size or facts.get("mtime_ns") != stat.st_mtime_ns:
-        return None
-    return facts
-
-
-def write_marker(path: Path, facts: dict, source: str) -> None:
-    stat = path.stat()
-    facts = dict(facts, size=stat.st_size, mtime_ns=stat.st_mtime_ns, source=source)
-    write_atomic(Path(str(path) + MARKER), json.dumps(facts, indent=1).encode())
-
-
-def cached(spec: FileSpec, verify: Verify = verify_bytes) -> tuple[Path, dict] | None:
-    """The cached copy and its facts, verifying it first if nobody has yet."""
+    A cached copy that fails verification is refused with the fix, or deleted when `discard_bad`
+    (what `data fetch` does, before fetching a good copy).
+    """
     path = cache_path(spec)
     if not path.is_file():
         return None
@@ -90,22 +44,44 @@ def cached(spec: FileSpec, verify: Verify = verify_bytes) -> tuple[Path, dict] |
         try:
             facts = verify(spec, path)
         except ChecksumError as e:
-            raise ChecksumError(f"{path} is in the cache but does not match the registry: {e}. "
-                                "Delete it and fetch again.") from None
-        write_marker(path, facts, "found in cache")
-        facts = read_marker(path) or facts
+            if discard_bad:
+                log(f"deleting the damaged cached copy {path}: {e}")
+                path.unlink()
+                drop_marker(path)
+                return None
+            raise ChecksumError(f"{path} is in the cache but does not match the registry: {e}. Delete it "
+                                f"and run: python -m course_utils data fetch {spec.dataset}") from None
+        facts = write_marker(path, facts, "found in cache")
     return path, facts
 
 
-def _sweep(folder: Path, older_than_s: float = 6 * 3600) -> None:
-    """Delete temporary files that a killed download left behind (old ones only: others may be live)."""
-    now = time.time()
-    for tmp in folder.glob(".part-*.tmp") if folder.is_dir() else ():
+@contextmanager
+def fetching(dataset: str):
+    """Held while a dataset is fetched. The first fetcher in sweeps the partial files of killed ones."""
+    folder = data_dir() / dataset
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise filesystem_error(e, "creating the cache folder") from None
+    handle = None
+    if fcntl is not None:
         try:
-            if now - tmp.stat().st_mtime > older_than_s:
-                tmp.unlink()
+            handle = open(folder / ".fetch.lock", "a")
         except OSError:
-            pass
+            handle = None  # a read-only cache: nothing will be written, nothing to sweep
+    try:
+        if handle is not None:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                for tmp in download.sweep(folder):  # nobody else is fetching
+                    log(f"removed {tmp.name}, left by a fetch that was killed")
+            except OSError:
+                pass  # someone else is fetching: their partial files are live
+            fcntl.flock(handle, fcntl.LOCK_SH)
+        yield
+    finally:
+        if handle is not None:
+            handle.close()
 
 
 def _candidates(specs: list[FileSpec]) -> Iterable[tuple[FileSpec, str]]:
@@ -117,73 +93,89 @@ def _candidates(specs: list[FileSpec]) -> Iterable[tuple[FileSpec, str]]:
             yield spec, url
 
 
+def _install(spec: FileSpec, tmp: Path) -> Path:
+    final = cache_path(spec)
+    try:
+        make_readable(tmp)
+        os.replace(tmp, final)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise filesystem_error(e, "moving a verified copy into") from None
+    return final
+
+
 def obtain(specs: list[FileSpec], verify: Verify = verify_bytes, tried: list[str] | None = None,
-           dead_hosts: set[str] | None = None) -> tuple[FileSpec, Path, dict]:
+           dead_hosts: set[str] | None = None, discard_bad: bool = False) -> tuple[FileSpec, Path, dict]:
     """Return (spec, path in cache, facts) for the first of `specs` that can be had and verified.
 
     `tried` collects one line per place looked at, for the error message; `dead_hosts` remembers
-    hosts that could not be reached, so that the other files skip them instead of waiting again.
+    hosts that were unreachable or went silent, so the other files skip them instead of waiting.
     """
     tried = [] if tried is None else tried
     dead_hosts = set() if dead_hosts is None else dead_hosts
     for spec in specs:
-        hit = cached(spec, verify)
+        hit = cached(spec, verify, discard_bad)
         if hit:
             return spec, *hit
         tried.append(f"cache: {cache_path(spec)}: not there")
-    corrupt = False
-    _sweep(cache_path(specs[0]).parent)
+    rejected: list[tuple[str, str]] = []
+    dest = cache_path(specs[0]).parent
     for spec, url in _candidates(specs):
         host = urlparse(url).netloc
         if host and host in dead_hosts:
-            tried.append(f"{url}: skipped ({host} unreachable)")
+            tried.append(f"{url}: skipped ({host} failed earlier in this fetch)")
             continue
         try:
-            tmp = download.download(url, cache_path(spec).parent, desc=spec.name)
-        except download.NotFound as e:
+            dest.mkdir(parents=True, exist_ok=True)
+            tmp = download.download(url, dest, desc=spec.name, size=spec.size, cap=spec.byte_cap)
+        except (download.NotFound, download.Interrupted) as e:
             tried.append(f"{url}: {e}")
             continue
         except download.Unreachable as e:
             dead_hosts.add(host)
             tried.append(f"{url}: {e}")
             continue
-        except download.Interrupted as e:
-            tried.append(f"{url}: {e}")
+        except download.TooLarge as e:
+            rejected.append((url, f"{spec.name}: {e}", "too large"))
+            tried.append(f"{url}: refused, {e}")
             continue
+        except OSError as e:
+            raise filesystem_error(e, "writing a download into") from None
         try:
             facts = verify(spec, tmp)
-        except ChecksumError as e:
+        except (ChecksumError, UnsafeArchiveError) as e:
             tmp.unlink()
-            corrupt = True
-            tried.append(f"{url}: REJECTED, {e}")
-            download.log(f"rejected {url}: {e}")
+            rejected.append((url, str(e), "unsafe" if isinstance(e, UnsafeArchiveError) else "checksum"))
+            tried.append(f"{url}: refused, {e}")
+            log(f"refused {url}: {e}")
             continue
         except BaseException:
-            tmp.unlink()
+            tmp.unlink(missing_ok=True)
             raise
-        final = cache_path(spec)
-        make_readable(tmp)
-        os.replace(tmp, final)
-        write_marker(final, facts, url)
-        download.log(f"verified {spec.relpath} from {url}")
-        return spec, final, read_marker(final) or facts
-    if corrupt:
-        rejected = [line for line in tried if "REJECTED" in line]
-        raise ChecksumError("\n".join(["A copy was found but failed verification, so it was not used:",
-                                       *rejected, "", unavailable_message(specs, tried)]))
-    raise DataUnavailableError(unavailable_message(specs, tried))
+        final = _install(spec, tmp)
+        log(f"verified {spec.relpath} from {url}")
+        return spec, final, write_marker(final, facts, url)
+    raise refusal(specs, tried, rejected)
 
 
-def unavailable_message(specs: list[FileSpec], tried: list[str], dataset: str | None = None) -> str:
+def refusal(specs: list[FileSpec], tried: list[str], rejected: list, extra: tuple[str, ...] = ()) -> DataError:
+    """The error for 'no good copy anywhere': which kind depends on what was refused on the way."""
+    message = unavailable_message(specs, tried, extra)
+    if not rejected:
+        return DataUnavailableError(message)
+    lines = ["Copies were found but refused, so none was used:"]
+    lines += [f"  {source}: {reason}" for source, reason, _ in rejected]
+    cls = UnsafeArchiveError if all(kind == "unsafe" for *_, kind in rejected) else ChecksumError
+    return cls("\n".join(lines + ["", message]), rejected)
+
+
+def unavailable_message(specs: list[FileSpec], tried: list[str], extra: tuple[str, ...] = ()) -> str:
     """Say what is missing, where we looked, where to put it and which command fetches it."""
-    dataset = dataset or specs[0].dataset
+    dataset = specs[0].dataset
     mirror = os.environ.get("COURSE_DATA_MIRROR")
     lines = [f"No verified copy of the {dataset} data could be found or downloaded.",
-             "Missing (any one of these will do):" if dataset == "imdb" else "Missing:"]
-    lines += [f"  {spec.describe()}" for spec in specs]
-    if dataset == "imdb":
-        lines.append("  imdb/aclImdb/ (the extracted folder, in the cache or a local mirror; "
-                     "checked by its reviews fingerprint)")
+             "Missing (any one of these will do):" if len(specs) > 1 or extra else "Missing:"]
+    lines += [f"  {spec.describe()}" for spec in specs] + [f"  {line}" for line in extra]
     lines += ["Looked in, in this order:"] + [f"  {line}" for line in tried]
     lines += [
         "To fix it, either:",
