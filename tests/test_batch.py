@@ -65,6 +65,24 @@ def test_plan_expands_the_cartesian_product_times_seeds(tmp_path):
     assert runs[0].inject == {"x": 1, "tag": "a", "seed": 0}  # no `profile` parameter: only the env var
 
 
+def test_seed_given_as_a_param_is_the_same_as_seeds(tmp_path):
+    nb = grid_notebook(tmp_path / "t.ipynb")
+    by_param = batch.plan(nb, {"x": [1], "seed": [0, 1]}, [])
+    by_seeds = batch.plan(nb, {"x": [1]}, [0, 1])
+    assert [(r.id, r.params, r.seed, r.inject) for r in by_param] == [(r.id, r.params, r.seed, r.inject) for r in by_seeds]
+    assert [r.id for r in by_param] == ["x=1_seed=0", "x=1_seed=1"]
+    with pytest.raises(batch.BatchError, match="not both"):
+        batch.plan(nb, {"seed": [0]}, [1])
+
+
+def test_profile_is_injected_only_into_notebooks_that_declare_it(tmp_path):
+    with_profile = make_notebook(tmp_path / "p.ipynb", "profile: str | None = None\nseed: int = 0")
+    assert batch.plan(with_profile, {}, [3], "smoke")[0].inject == {"seed": 3, "profile": "smoke"}
+    assert batch.plan(with_profile, {}, [3], "smoke", inject_profile=False)[0].inject == {"seed": 3}
+    with pytest.raises(batch.BatchError, match="the profile is given twice"):
+        batch.plan(with_profile, {"profile": ["full"]}, [], "smoke")
+
+
 # -- validation refuses before anything runs -----------------------------------------------
 
 
@@ -75,6 +93,7 @@ def test_plan_expands_the_cartesian_product_times_seeds(tmp_path):
         ("epochz=1,2", "unknown parameter 'epochz'"),
         ("x=1,abc", "parameter x='abc' is str, expected int"),
         ("scale=0.5,True", "parameter scale=True is bool, expected float"),
+        ("seed=0,-1", "seed=-1: a seed is a non-negative integer"),
     ],
 )
 def test_bad_grid_is_refused_and_nothing_runs(tmp_path, capsys, param, message):
@@ -109,6 +128,7 @@ def test_seeds_without_a_seed_parameter_and_bad_profile_are_refused(tmp_path, ca
 # -- end to end: parallel runs, one failure, then a resumed batch ----------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.timeout(240)
 def test_end_to_end_with_a_failure_then_resume(tmp_path, capsys):
     nb = grid_notebook(tmp_path / "t.ipynb")
