@@ -69,13 +69,14 @@ def start_slow_batch(tmp_path, n_runs=3, workers=2):
 @linux_only
 @pytest.mark.slow
 @pytest.mark.timeout(150)
-def test_sigkill_on_a_batch_leaves_no_process_behind(tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+def test_killing_a_batch_leaves_no_process_behind(tmp_path, sig):
     proc, tree = start_slow_batch(tmp_path)
     assert len(tree) >= 4  # two workers, two kernels
-    proc.kill()
+    proc.send_signal(sig)
     proc.wait()
     survivors = wait_for(lambda: not [p for p in tree if alive(p)] or None, 15)
-    assert survivors, f"still running 15 s after kill -9: {[cmdline(p) for p in tree if alive(p)]}"
+    assert survivors, f"still running 15 s after {sig.name}: {[cmdline(p) for p in tree if alive(p)]}"
     time.sleep(1.5)  # and nothing went on to start the third run
     assert not (tmp_path / "out" / "runs" / "x=2.log").exists()
 
@@ -112,6 +113,29 @@ def test_a_worker_killed_mid_run_fails_that_run_only_and_its_kernel_exits(tmp_pa
     assert "FAILED x=1: the worker process died (exit code -9)" in printed and "2 ok, 1 failed" in printed
     kernel = int(pid_file.read_text())
     assert wait_for(lambda: not alive(kernel), 15), "the orphaned kernel kept running"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_a_cell_over_the_timeout_fails_its_run_with_a_message(tmp_path, capsys):
+    nb = make_notebook(tmp_path / "hang.ipynb", "x: int = 0", "import time\ntime.sleep(60)")
+    t0 = time.monotonic()
+    assert run.main([str(nb), "--timeout", "2", "--out", str(tmp_path / "out")]) == 1
+    assert time.monotonic() - t0 < 40
+    assert "FAILED hang: CellTimeoutError" in capsys.readouterr().out
+
+
+def test_two_commands_on_one_out_folder_are_refused(tmp_path, capsys):
+    import fcntl
+
+    nb = make_notebook(tmp_path / "t.ipynb", "x: int = 0", "raise SystemExit('must not run')")
+    (tmp_path / "o").mkdir()
+    with open(tmp_path / "o" / ".lock", "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        assert batch.main([str(nb), "--out", str(tmp_path / "o")]) == 2
+        assert run.main([str(nb), "--out", str(tmp_path / "o")]) == 2
+    assert capsys.readouterr().err.count("another batch or run is writing to") == 2
+    assert not (tmp_path / "o" / "runs").exists()
 
 
 # -- user errors: exit 2 with a message, before any kernel starts -------------------------------

@@ -428,6 +428,24 @@ def prepare_out(out: Path) -> Path:
     return out
 
 
+def lock_out(out: Path):
+    """Hold DIR/.lock while this command writes there: two commands on one folder would mix their runs.
+
+    Returns the open lock file (keep it; the lock goes when it is closed or the process ends).
+    """
+    fh = open(out / ".lock", "a")
+    try:
+        import fcntl
+    except ImportError:  # Windows: no lock
+        return fh
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        fh.close()
+        raise BatchError(f"another batch or run is writing to {out}; wait for it, or give another --out") from None
+    return fh
+
+
 # ---------------------------------------------------------------------------------------------
 # The command
 # ---------------------------------------------------------------------------------------------
@@ -483,6 +501,7 @@ def _batch(args) -> int:
         return 0
 
     out = prepare_out(args.out)
+    lock = lock_out(out)  # noqa: F841 (held until the command ends)
     atomic_write(out / "batch.json", json.dumps(
         {"notebook": str(nb_path), "grid": grid, "seeds": seeds, "profile": profile,
          "workers": args.workers, "runs": [r.id for r in runs]}, indent=1, default=repr) + "\n")

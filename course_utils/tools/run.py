@@ -20,8 +20,8 @@ from pathlib import Path
 from .._console import log
 from ..profiles import ENV_VAR, PROFILES, ProfileError
 from . import notebooks
-from .batch import INTERRUPTED, failure_line, format_table, kernel_env, parse_grid, plan, prepare_out, \
-    result_rows, write_results_csv
+from .batch import INTERRUPTED, failure_line, format_table, kernel_env, lock_out, parse_grid, plan, \
+    prepare_out, result_rows, write_results_csv
 from .execute import Job, run_jobs
 
 REPO = Path(__file__).resolve().parents[2]
@@ -93,6 +93,7 @@ def _run(args) -> int:
     # The profile reaches kernels as $COURSE_PROFILE only: an injected cell would end up in --in-place notebooks.
     runs = [plan(nb, params, [], profile, inject_profile=False)[0] for nb in notebooks_]
     out = prepare_out(args.out or REPO / "runs" / f"{datetime.now():%Y%m%d-%H%M%S}-{profile}")
+    lock = lock_out(out)  # noqa: F841 (held until the command ends)
     outputs = {run.notebook: out / f"{run.notebook}.ipynb" for run in runs}
 
     reports = {}
