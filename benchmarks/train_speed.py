@@ -25,7 +25,7 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import course_utils as cu  # noqa: E402
-from course_utils.train.precision import cpu_has_native_bf16, precision_for  # noqa: E402
+from course_utils.precision import cpu_has_native_bf16, precision_for  # noqa: E402
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 START, END = "<!-- train_speed:start -->", "<!-- train_speed:end -->"
@@ -42,7 +42,7 @@ def cnn() -> nn.Module:
 def run_engine(data, epochs, amp, device):
     (x, y), (xt, yt) = data  # uint8 images: converted batch by batch on the device
     model = cnn()
-    h = cu.fit(model, (x, y), (xt, yt), epochs=epochs, batch_size=128, lr=1e-3, seed=0, amp=amp,
+    h = cu.fit(model, (x, y), (xt, yt), epochs=epochs, batch_size=128, lr=1e-3, amp=amp,
                device=device, transform=lambda b: b.float().div(255).unsqueeze(1), verbose=0)
     return h["seconds"].tolist(), float(h["val_acc"].iloc[-1]), h.attrs["precision"]
 

@@ -54,6 +54,7 @@ _EXPORTS = {
     "load_checkpoint": "train",
     "EarlyStopping": "train",
     "random_shift_rotate": "augment",
+    "ReviewLSTM": "models",
     "history_from_keras": "keras_bridge",
     "EpochTimer": "keras_bridge",
     "plot_history": "plots",

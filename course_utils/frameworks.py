@@ -15,7 +15,10 @@ import sys
 
 from .precision import choose_precision
 
-TF_LOG_LEVEL = "2"  # hide TensorFlow's C++ INFO and WARNING lines; errors still show
+# TensorFlow's C++ log lines (INFO, WARNING and its ERROR-level notices, such as one about boolean
+# masks in chapter 05's LSTM) would land on stderr in a learner's cell. Python exceptions are
+# raised as always. Set TF_CPP_MIN_LOG_LEVEL yourself (0 shows everything) to see them.
+TF_LOG_LEVEL = "3"
 _POLICIES = {"bfloat16": "mixed_bfloat16", "float16": "mixed_float16", None: "float32"}
 
 
@@ -47,13 +50,13 @@ def import_keras():
     return sys.modules["keras"]
 
 
-def setup_keras(mixed_precision="auto") -> dict:
+def setup_keras(mixed_precision=False) -> dict:
     """GPU memory growth and Keras' precision policy; returns {"gpus": n, "policy": name}.
 
-    "auto" follows the PyTorch engine: mixed_bfloat16 on GPUs with compute capability >= 8.0,
-    mixed_float16 on older GPUs (Keras then scales the loss itself), float32 on the CPU (Keras on
-    a CPU is measured in float32; pass "bf16" to try its bfloat16 there). Under a mixed policy,
-    give the last layer dtype="float32" so that the softmax and the loss are computed in float32.
+    False (the default): float32, as the articles train and as the chapters' framework comparisons
+    need. "auto" follows the PyTorch engine: mixed_bfloat16 on GPUs with compute capability >= 8.0,
+    mixed_float16 on older GPUs (Keras then scales the loss itself), float32 on the CPU. Under a
+    mixed policy, give the last layer dtype="float32" so that the softmax and the loss stay float32.
     """
     keras = import_keras()
     import tensorflow as tf
@@ -71,4 +74,6 @@ def setup_keras(mixed_precision="auto") -> dict:
     precision = choose_precision(mixed_precision, "cuda" if gpus else "cpu", capability, cpu_bf16=False)
     policy = _POLICIES[precision.dtype]
     keras.mixed_precision.set_global_policy(policy)
+    with _silenced_fd2():  # the first op starts TensorFlow's runtime, which logs to fd 2
+        tf.constant(1.0) + 1.0
     return {"gpus": len(gpus), "policy": policy}

@@ -167,7 +167,7 @@ def encode_corpus(texts, train_mask, *, size: int = 20_000, cache_dir=None, refr
     if len(train_mask) != len(texts):
         raise ValueError(f"train_mask has {len(train_mask)} entries for {len(texts)} texts")
     if cache_dir is None:
-        from .data.locations import data_dir
+        from .data import data_dir
 
         cache_dir = data_dir() / "imdb"
     path = Path(cache_dir) / f"tokens-{_key(texts, train_mask, size)}.npz" if cache_dir is not False else None
@@ -185,9 +185,8 @@ def encode_corpus(texts, train_mask, *, size: int = 20_000, cache_dir=None, refr
     ids = encode(tokens, vocab)
     seconds = time.perf_counter() - t0
     if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        with open(tmp, "wb") as f:
+        from ._files import atomic_writer
+
+        with atomic_writer(path) as f:
             np.savez(f, flat=ids.flat, offsets=ids.offsets, words=np.array(vocab.words))
-        tmp.replace(path)
     return EncodedCorpus(ids, vocab, seconds, False, path)

@@ -1,7 +1,6 @@
 # Sourced by the scripts: settings every course command shares.
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export PATH="${COURSE_VENV:-$root/.venv}/bin:$PATH"
-export TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-2}"
 # A classroom mirror beside the checkout (a USB stick or LAN share laid out like shared/datasets)
 # is used when COURSE_DATA_MIRROR is not set; the data layer still verifies every file.
 if [ -z "${COURSE_DATA_MIRROR:-}" ] && [ -d "$root/../shared/datasets" ]; then

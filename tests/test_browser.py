@@ -88,7 +88,6 @@ def lab(browser_ready, tmp_path_factory):
         JUPYTER_CONFIG_DIR=str(tmp / "config"),
         JUPYTERLAB_SETTINGS_DIR=str(tmp / "lab-settings"),
         JUPYTERLAB_WORKSPACES_DIR=str(tmp / "lab-workspaces"),
-        TF_CPP_MIN_LOG_LEVEL=env.get("TF_CPP_MIN_LOG_LEVEL", "2"),
         PATH=f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}",
     )
     env.pop("MPLBACKEND", None)  # inline plots, as a learner sees them
