@@ -152,7 +152,7 @@ def download(url: str, dest_dir: Path, desc: str = "", size: int | None = None, 
     (Unreachable). The temporary file is deleted on every failure.
     """
     cap = cap or size or (1 << 30)
-    tries = retries() + 1
+    tries, backoff = retries() + 1, backoff_s()  # both read now, so a typo is refused before any wait
     last = None
     for attempt in range(tries):
         out, tmp = new_partial(dest_dir)
@@ -167,7 +167,7 @@ def download(url: str, dest_dir: Path, desc: str = "", size: int | None = None, 
             tmp.unlink()
             raise
         if attempt + 1 < tries:
-            delay = backoff_s() * 2**attempt
+            delay = backoff * 2**attempt
             if not quiet():
                 log(f"  {last}; retrying in {delay:g} s")
             time.sleep(delay)

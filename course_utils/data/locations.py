@@ -40,7 +40,7 @@ def split_mirrors(value: str, sep: str = os.pathsep) -> list[str]:
     # Split at every ":" except the one after a URL scheme and the one before a port number.
     entries, current = [], ""
     for piece in value.split(":"):
-        if current and re.fullmatch(r"(https?|file)", current) and piece.startswith("//"):
+        if current and re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]+", current) and piece.startswith("//"):
             current += ":" + piece  # scheme separator
         elif re.match(r"^(https?)://[^/]*$", current) and re.match(r"^\d+(/|$)", piece):
             current += ":" + piece  # host:port

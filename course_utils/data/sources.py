@@ -19,7 +19,7 @@ from .._console import log
 from .._files import make_readable
 from . import download
 from .errors import ChecksumError, DataError, DataUnavailableError, UnsafeArchiveError, filesystem_error
-from .files import FileSpec, cache_path, drop_marker, read_marker, verify_bytes, write_marker
+from .files import FileSpec, cache_path, drop_marker, read_marker, sha256_file, verify_bytes, write_marker
 from .locations import data_dir, mirrors
 
 try:
@@ -34,12 +34,14 @@ def cached(spec: FileSpec, verify: Verify = verify_bytes, discard_bad: bool = Fa
     """The cached copy and its facts, verifying it first if its marker is missing or stale.
 
     A cached copy that fails verification is refused with the fix, or deleted when `discard_bad`
-    (what `data fetch` does, before fetching a good copy).
+    (what `data fetch` does, after re-hashing even marked files, before fetching a good copy).
     """
     path = cache_path(spec)
     if not path.is_file():
         return None
     facts = read_marker(path)
+    if facts is not None and discard_bad and sha256_file(path) != facts.get("sha256"):
+        facts = None  # `data fetch` re-hashes: bit rot keeps size and mtime, and the marker with them
     if facts is None:
         try:
             facts = verify(spec, path)
