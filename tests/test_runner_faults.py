@@ -194,3 +194,19 @@ def test_the_command_line_itself_exits_2_without_a_traceback(tmp_path):
                           cwd=REPO, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines() == [done.stderr.strip().splitlines()[0]]  # one line
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_a_profile_given_as_a_parameter_is_the_profile_the_kernel_sees(tmp_path, monkeypatch):
+    """$COURSE_PROFILE=smoke with --param profile=full must not run full under a smoke label."""
+    monkeypatch.setenv("COURSE_PROFILE", "smoke")
+    nb = make_notebook(tmp_path / "p.ipynb", "profile: str | None = None",
+                       "import os, course_utils as cu\ncu.record('param', profile)\n"
+                       "cu.record('env', os.environ['COURSE_PROFILE'])")
+    assert batch.main([str(nb), "--param", "profile=full", "--out", str(tmp_path / "b")]) == 0
+    assert run.main([str(nb), "--param", "profile=full", "--out", str(tmp_path / "r")]) == 0
+    import csv
+    for folder in ("b", "r"):
+        [row] = csv.DictReader(open(tmp_path / folder / "results.csv"))
+        assert (row["profile"], row["env"]) == ("full", "full")

@@ -272,8 +272,9 @@ def execute_all(nb_path: Path, runs: list[Run], out: Path, *, workers: int, prof
     total = len(todo)
     if not total:
         return [reports[run.id] for run in runs]
+    swept = any("profile" in run.params for run in todo)
     log(f"[batch] running {total} notebook(s) with {min(workers, total)} worker(s), profile "
-        f"{profile or os.environ.get(ENV_VAR) or 'full (default)'}")
+        f"{'as given by --param profile' if swept else profile or os.environ.get(ENV_VAR) or 'full (default)'}")
     by_id = {run.id: run for run in todo}
 
     def finish(job: Job, report: dict):
@@ -289,7 +290,10 @@ def execute_all(nb_path: Path, runs: list[Run], out: Path, *, workers: int, prof
 
     for run in todo:  # a stale status must not survive an interrupted rerun
         _status_path(runs_dir, run.id).unlink(missing_ok=True)
-    jobs = [Job(run.id, str(nb_path), str(runs_dir / f"{run.id}.ipynb"), run.inject, env, cell_timeout) for run in todo]
+    # A swept `profile` also sets $COURSE_PROFILE, so that nothing in the kernel sees another label.
+    jobs = [Job(run.id, str(nb_path), str(runs_dir / f"{run.id}.ipynb"), run.inject,
+                {**env, ENV_VAR: run.params["profile"]} if run.params.get("profile") else env, cell_timeout)
+            for run in todo]
     run_jobs(jobs, min(workers, total), finish)
     return [reports[run.id] for run in runs]
 

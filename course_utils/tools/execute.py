@@ -74,7 +74,10 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def _kill(pids, sig=signal.SIGKILL) -> None:
+_SIGKILL = getattr(signal, "SIGKILL", signal.SIGTERM)  # Windows has no SIGKILL
+
+
+def _kill(pids, sig=_SIGKILL) -> None:
     for pid in pids:
         try:
             os.kill(pid, sig)
@@ -91,7 +94,10 @@ def _stop(live: dict) -> None:
         below = {p.pid: descendants(p.pid) for p in live}
         for p in live:
             try:
-                os.killpg(p.pid, signal.SIGTERM)  # the worker kills its kernel and exits
+                if hasattr(os, "killpg"):
+                    os.killpg(p.pid, signal.SIGTERM)  # the worker kills its kernel and exits
+                else:
+                    p.terminate()
             except ProcessLookupError:
                 pass
         deadline = time.monotonic() + GRACE_S

@@ -84,14 +84,15 @@ def _run(args) -> int:
     params = parse_grid(args.param, single=True)
     if "profile" in params and args.profile is not None:
         raise ProfileError(f"the profile is given twice: --profile {args.profile} and --param profile=...; give it once")
-    profile = args.profile or (params.pop("profile", [None])[0]) or os.environ.get(ENV_VAR) or "full"
+    profile = args.profile or params.get("profile", [None])[0] or os.environ.get(ENV_VAR) or "full"
     if profile not in PROFILES:
         raise ProfileError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
     if args.in_place and params:
         raise ProfileError("--in-place keeps the notebook's own parameter values; leave out --param")
     notebooks_ = find_notebooks(args.notebooks)
-    # The profile reaches kernels as $COURSE_PROFILE only: an injected cell would end up in --in-place notebooks.
-    runs = [plan(nb, params, [], profile, inject_profile=False)[0] for nb in notebooks_]
+    # The profile reaches kernels as $COURSE_PROFILE (and as a parameter only if given as --param profile=...):
+    # an injected cell would end up in --in-place notebooks.
+    runs = [plan(nb, params, [], None if "profile" in params else profile, inject_profile=False)[0] for nb in notebooks_]
     out = prepare_out(args.out or REPO / "runs" / f"{datetime.now():%Y%m%d-%H%M%S}-{profile}")
     lock = lock_out(out)  # noqa: F841 (held until the command ends)
     outputs = {run.notebook: out / f"{run.notebook}.ipynb" for run in runs}
