@@ -88,3 +88,17 @@ def test_a_file_that_is_not_a_notebook_is_refused(tmp_path):
         read_parameters(junk)
     with pytest.raises(NotebookError, match="no such notebook"):
         read_parameters(tmp_path / "missing.ipynb")
+
+
+@pytest.mark.parametrize("tagged", [0, 2])
+def test_exactly_one_parameters_cell(tmp_path, tagged):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("seed = 0") for _ in range(2)]
+    for cell in nb.cells[:tagged]:
+        cell.metadata["tags"] = ["parameters"]
+    path = tmp_path / "n.ipynb"
+    nbformat.write(nb, str(path))
+    with pytest.raises(NotebookError, match=f"exactly one cell tagged 'parameters', found {tagged}"):
+        read_parameters(path)
