@@ -159,7 +159,7 @@ class Misbehaving:
                 self.wfile.flush()
                 try:
                     if kind == "stall":
-                        time.sleep(10)
+                        time.sleep(40)  # longer than any timeout: a real stall never ends
                     while kind == "trickle":
                         self.wfile.write(b"x")
                         self.wfile.flush()

@@ -91,7 +91,7 @@ def _setting(var: str, default: str, kind, low: float, example: str):
 
 def timeout_s() -> float:
     """Seconds to wait for a connection or for the next bytes; a host silent this long is given up."""
-    return _setting("COURSE_DATA_TIMEOUT", "15", float, 0.05, "15")
+    return _setting("COURSE_DATA_TIMEOUT", "10", float, 0.05, "10")
 
 
 def retries() -> int:
