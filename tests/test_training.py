@@ -210,7 +210,8 @@ def test_progress_lines_on_stdout_only(digits, capsys, monkeypatch):
     cu.fit(mlp(), (x[:128], y[:128]), (xt[:64], yt[:64]), epochs=2, transform=TO_FLOAT, verbose=2)
     out, err = capsys.readouterr()
     lines = out.strip().splitlines()
-    assert len(lines) == 3 and lines[0] == "fit: 128 samples on cpu in float32, 2 epoch(s) of 1 steps"
+    precision = str(cu.device_report("cpu", include_tensorflow=False)["mixed_precision"])
+    assert len(lines) == 3 and lines[0] == f"fit: 128 samples on cpu in {precision}, 2 epoch(s) of 1 steps"
     assert lines[1].startswith("epoch 1/2  train_loss") and "val_acc" in lines[1]
     assert err == ""
     cu.fit(mlp(), (x[:128], y[:128]), epochs=1, transform=TO_FLOAT, verbose=0)
