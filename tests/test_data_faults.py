@@ -305,7 +305,8 @@ def test_a_file_where_the_cache_folder_should_be(sandbox, monkeypatch, mnist_mir
         data.load_mnist()
     assert not isinstance(error.value, OSError)
     assert str(blocker) in str(error.value) and "COURSE_DATA_DIR" in str(error.value)
-    assert cli.main(["verify", "mnist"]) == 1  # reported, no traceback
+    with pytest.raises(DataError, match="a file where the cache folder should be"):
+        data.status("mnist")
 
 
 def _fail(err, real=None, when=lambda *a: True):

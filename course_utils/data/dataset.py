@@ -8,6 +8,7 @@ caching, verification, repair and reporting live here, once.
 
 from __future__ import annotations
 
+import errno
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -156,6 +157,9 @@ class Dataset:
     def status(self, record: bool = False) -> dict:
         """The truth about this dataset's cache, as plain values (used by data where/verify and the doctor)."""
         with filesystem_errors("checking"):
+            for folder in (data_dir(), data_dir() / self.name):
+                if folder.exists() and not folder.is_dir():
+                    raise NotADirectoryError(errno.ENOTDIR, "a file where the cache folder should be", str(folder))
             try:
                 raw = self.file_states(deep=True, record=record)
             finally:
