@@ -3,7 +3,6 @@
 Tiny IMDb-like archives are built at test time; one slow test runs the real mirror end to end.
 """
 
-import dataclasses
 import hashlib
 import json
 import re

@@ -10,7 +10,6 @@ at the point where the real fault would hit; each test says which fault it stand
 import dataclasses
 import errno
 import gzip
-import hashlib
 import http.server
 import io
 import os
@@ -23,7 +22,6 @@ import tempfile
 import threading
 import time
 import tracemalloc
-import zlib
 from pathlib import Path
 
 import numpy as np
