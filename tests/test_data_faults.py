@@ -134,6 +134,18 @@ def test_bit_rot_in_raw_file_names_the_file_and_fetch_repairs_it(mnist_mirror):
     assert data.status("mnist")["state"] == "verified"
 
 
+def test_bit_rot_in_a_cached_imdb_archive_names_it(tiny_imdb, sandbox):
+    data.fetch("imdb")
+    shutil.rmtree(DATASETS["imdb"].parsed_dir())
+    archive = sandbox / "cache" / "imdb" / "aclImdb_reviews.tar.gz"
+    flip_byte(archive, archive.stat().st_size // 2)
+    with pytest.raises(ChecksumError) as error:
+        data.load_imdb()
+    assert str(archive) in str(error.value) and "python -m course_utils data fetch imdb" in str(error.value)
+    data.fetch("imdb")
+    assert data.status("imdb")["state"] == "verified"
+
+
 # --- 2. servers that stall, trickle or never stop -------------------------------------------
 
 class Misbehaving:

@@ -21,7 +21,7 @@ import numpy as np
 from .._console import log
 from .dataset import Dataset
 from .errors import ChecksumError, DataUnavailableError, UnsafeArchiveError
-from .files import FileSpec, sha256_file, verify_bytes
+from .files import FileSpec, drop_marker, sha256_file, verify_bytes
 from .locations import data_dir, local_dir, mirrors
 from .reviews import Reviews, scan_archive, scan_folder
 from .sources import cached, obtain, refusal
@@ -88,10 +88,13 @@ class IMDB(Dataset):
         return [base / "imdb" / FOLDER for base in bases]
 
     def _from_archive(self, path: Path) -> Reviews:
-        reviews, self._scan = self._scan or scan_archive(path), None
-        if reviews.fingerprint() != self.fingerprint:
-            raise ChecksumError(f"{path}: its reviews changed since it was verified; "
-                                f"run: {self.fix()} (it replaces the damaged file)")
+        try:
+            reviews, self._scan = self._scan or scan_archive(path), None
+            if reviews.fingerprint() != self.fingerprint:
+                raise ChecksumError("its reviews changed since it was verified")
+        except ChecksumError as e:  # bit rot under an unchanged size and mtime
+            drop_marker(path)
+            raise ChecksumError(f"{path} is damaged ({e}); run: {self.fix()} (it replaces the damaged file)") from None
         return reviews
 
     def _reviews(self, archive_first: bool) -> Reviews:
