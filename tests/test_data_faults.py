@@ -215,6 +215,17 @@ def test_every_mirror_stalls_ends_fast_with_the_course_error(misbehaving, sandbo
     assert str(sandbox / "cache" / "mnist") in message
 
 
+@pytest.mark.timeout(60)
+def test_data_fetch_of_both_datasets_waits_on_a_stalled_mirror_once(misbehaving, sandbox, monkeypatch, capsys):
+    srv = misbehaving("stall")
+    monkeypatch.setenv("COURSE_DATA_MIRROR", f"{srv.url}/m")
+    start = time.perf_counter()
+    assert cli.main(["fetch"]) == 1
+    assert len(srv.hits) == 1 and time.perf_counter() - start < 1 + 3
+    out = capsys.readouterr().out
+    assert "mnist: FAILED" in out and "imdb: FAILED" in out
+
+
 @pytest.mark.timeout(30)
 def test_trickling_server_hits_the_overall_deadline(misbehaving, sandbox):
     srv = misbehaving("trickle")

@@ -17,7 +17,7 @@ from . import parsed
 from .errors import ChecksumError, DataError, DataUnavailableError, UnsafeArchiveError, filesystem_error
 from .files import FileSpec, cache_path, drop_marker, read_marker, verify_bytes, write_marker
 from .locations import data_dir
-from .sources import fetching, obtain, refusal
+from .sources import dead_hosts, fetching, obtain, refusal
 
 STATES = ("verified", "present, not verified yet", "missing", "damaged")
 
@@ -44,7 +44,7 @@ class Dataset:
 
     def raw(self, for_fetch: bool = False) -> dict[str, Path]:
         """Verified raw files in the cache, fetched where missing (default: every file in `files`)."""
-        paths, missing, tried, dead, rejected = {}, [], [], set(), []
+        paths, missing, tried, dead, rejected = {}, [], [], dead_hosts(), []
         for spec in self.files:
             try:
                 paths[spec.name] = obtain([spec], self.check_file, tried, dead, discard_bad=for_fetch)[1]

@@ -24,7 +24,7 @@ from .errors import ChecksumError, DataUnavailableError, UnsafeArchiveError
 from .files import FileSpec, drop_marker, sha256_file, verify_bytes
 from .locations import data_dir, local_dir, mirrors
 from .reviews import Reviews, scan_archive, scan_folder
-from .sources import cached, obtain, refusal
+from .sources import cached, dead_hosts, obtain, refusal
 
 SPLITS = ("train", "test", "unsup")
 # Content fingerprint: sha256 of the `sha256sum` listing of the 100,000 review files, sorted by
@@ -105,7 +105,7 @@ class IMDB(Dataset):
         if self._scan is not None:
             reviews, self._scan = self._scan, None
             return reviews
-        tried, rejected, dead = [], [], set()
+        tried, rejected, dead = [], [], dead_hosts()
         for spec in self.files:
             hit = cached(spec, self.check_file, discard_bad=archive_first)
             if hit:

@@ -86,6 +86,24 @@ def fetching(dataset: str):
             handle.close()
 
 
+_session: list[set] = []  # hosts that failed during the current `one_fetch()` block
+
+
+@contextmanager
+def one_fetch():
+    """Within this block (one `data fetch` of several datasets) a host that failed stays skipped."""
+    _session.append(set())
+    try:
+        yield
+    finally:
+        _session.pop()
+
+
+def dead_hosts() -> set:
+    """The set of failed hosts to share between the files of one fetch."""
+    return _session[-1] if _session else set()
+
+
 def _candidates(specs: list[FileSpec]) -> Iterable[tuple[FileSpec, str]]:
     for base in mirrors():
         for spec in specs:
