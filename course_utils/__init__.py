@@ -60,6 +60,19 @@ _EXPORTS = {
     "plot_history": "plots",
     "plot_image_grid": "plots",
     "plot_confusion_matrix": "plots",
+    # chapter 07: subword tokens, a small GPT, pretraining data, verified pretrained weights
+    "learn_bpe": "bpe",
+    "apply_bpe": "bpe",
+    "train_tokenizer": "bpe",
+    "GPTConfig": "gpt",
+    "GPT": "gpt",
+    "GPTClassifier": "gpt",
+    "lm_loss": "gpt",
+    "n_params_formula": "gpt",
+    "stream_blocks": "lm_data",
+    "review_ids": "lm_data",
+    "load_or_pretrain": "pretrained",
+    "PretrainedError": "pretrained",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
