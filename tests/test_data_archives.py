@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from course_utils.data import DATASETS, imdb, safetar
+from course_utils.data import DATASETS, imdb, load_imdb, safetar
 from course_utils.data.files import FileSpec
 from course_utils.data.errors import ChecksumError, UnsafeArchiveError
 from course_utils.data.reviews import scan_archive, scan_folder
@@ -132,7 +132,7 @@ def test_unsafe_repack_in_mirror_never_enters_the_cache(sandbox, monkeypatch, ti
     evil_tar(mirror / "imdb" / "aclImdb_reviews.tar.gz", "dotdot")
     monkeypatch.setenv("COURSE_DATA_MIRROR", str(mirror))
     with pytest.raises(UnsafeArchiveError):
-        imdb.load_imdb()
+        load_imdb()
     assert not any((sandbox / "cache").rglob("*.tar.gz")) and not any((sandbox / "cache").rglob("*.tmp"))
 
 
@@ -156,14 +156,14 @@ def test_load_imdb_from_a_mirror(sandbox, monkeypatch, tiny_fingerprint, source)
     else:
         make_folder(mirror / "imdb")
     monkeypatch.setenv("COURSE_DATA_MIRROR", str(mirror))
-    check_table(imdb.load_imdb())
+    check_table(load_imdb())
     cached_archive = sandbox / "cache" / "imdb" / "aclImdb_reviews.tar.gz"
     assert cached_archive.exists() == (source == "repack")  # a folder is read in place
     shutil.rmtree(mirror)  # the second load needs nothing but the cache
-    check_table(imdb.load_imdb())
-    labeled = imdb.load_imdb(splits=("train", "test"))
+    check_table(load_imdb())
+    labeled = load_imdb(splits=("train", "test"))
     assert len(labeled) == 6 and set(labeled.split) == {"train", "test"}
-    assert imdb.load_imdb(splits="unsup").id.tolist() == [0, 12]
+    assert load_imdb(splits="unsup").id.tolist() == [0, 12]
 
 
 def test_corrupt_repack_is_refused_and_not_cached(sandbox, monkeypatch, tiny_fingerprint):
@@ -171,7 +171,7 @@ def test_corrupt_repack_is_refused_and_not_cached(sandbox, monkeypatch, tiny_fin
     make_tar(mirror / "imdb" / "aclImdb_reviews.tar.gz", {**REVIEWS, "train/neg/0_1.txt": "Dull!"})
     monkeypatch.setenv("COURSE_DATA_MIRROR", str(mirror))
     with pytest.raises(ChecksumError, match="reviews fingerprint"):
-        imdb.load_imdb()
+        load_imdb()
     assert not (sandbox / "cache" / "imdb" / "aclImdb_reviews.tar.gz").exists()
 
 
@@ -181,5 +181,5 @@ def test_truncated_repack_is_refused(sandbox, monkeypatch, tiny_fingerprint):
     archive.write_bytes(archive.read_bytes()[:-40])
     monkeypatch.setenv("COURSE_DATA_MIRROR", str(mirror))
     with pytest.raises(ChecksumError, match="unreadable archive|reviews fingerprint"):
-        imdb.load_imdb()
+        load_imdb()
     assert not (sandbox / "cache" / "imdb" / "aclImdb_reviews.tar.gz").exists()

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from .._console import log
 from . import parsed
-from .errors import ChecksumError, DataError, DataUnavailableError, UnsafeArchiveError, filesystem_error
+from .errors import ChecksumError, DataError, DataUnavailableError, UnsafeArchiveError
 from .files import FileSpec, cache_path, drop_marker, read_marker, verify_bytes, write_marker
-from .locations import data_dir
+from .locations import data_dir, filesystem_error
 from .sources import dead_hosts, fetching, obtain, refusal
 
 STATES = ("verified", "present, not verified yet", "missing", "damaged")

@@ -6,8 +6,6 @@ decide what to do from data, never by reading log text.
 
 from __future__ import annotations
 
-import os
-
 
 class DataError(RuntimeError):
     """Base class of every data-layer error."""
@@ -28,16 +26,3 @@ class ChecksumError(DataUnavailableError):
 class UnsafeArchiveError(DataError):
     """An archive holds a member that could write outside its folder (absolute path, `..`, link,
     device) or exhaust memory (a member far larger than any real one: a decompression bomb)."""
-
-
-def filesystem_error(exc: OSError, doing: str = "using") -> DataError:
-    """A filesystem failure (read-only, full disk, a file where a folder should be) in the course's words."""
-    from .locations import data_dir
-
-    where = exc.filename or "the data cache"
-    reason = exc.strerror or type(exc).__name__
-    env = os.environ.get("COURSE_DATA_DIR")
-    return DataError(
-        f"{doing} {where} failed: {reason} ({type(exc).__name__}).\n"
-        f"The data cache is {data_dir()} (COURSE_DATA_DIR={env or 'not set'}). Free some space, "
-        "make it writable, or set COURSE_DATA_DIR to a folder you can write, then run again.")

@@ -192,19 +192,3 @@ class IMDB(Dataset):
             "split": np.array(SPLITS, dtype=object)[meta["split"][keep]],
             "id": meta["id"][keep].astype(np.int64),
         })
-
-
-def load_imdb(splits=SPLITS):
-    """Return the reviews of the given splits (default all three) as a DataFrame.
-
-    `load_imdb(splits=("train", "test"))` leaves out the 50,000 unlabeled reviews. The first call
-    reads and verifies the reviews (tens of seconds); later calls load the cached table.
-    Raises DataUnavailableError, saying where to put the data, when none can be found.
-    """
-    splits = (splits,) if isinstance(splits, str) else tuple(splits)
-    unknown = [s for s in splits if s not in SPLITS]
-    if unknown or not splits:
-        raise ValueError(f"splits must be chosen from {SPLITS}, got {splits!r}")
-    from .registry import DATASETS
-
-    return DATASETS["imdb"].load(splits=splits)

@@ -102,3 +102,14 @@ def retries() -> int:
 def backoff_s() -> float:
     """Wait before the first retry (doubled each time)."""
     return _setting("COURSE_DATA_BACKOFF", "1", float, 0, "1")
+
+
+def filesystem_error(exc: OSError, doing: str = "using") -> DataError:
+    """A filesystem failure (read-only, full disk, a file where a folder should be) in the course's words."""
+    where = exc.filename or "the data cache"
+    reason = exc.strerror or type(exc).__name__
+    env = os.environ.get("COURSE_DATA_DIR")
+    return DataError(
+        f"{doing} {where} failed: {reason} ({type(exc).__name__}).\n"
+        f"The data cache is {data_dir()} (COURSE_DATA_DIR={env or 'not set'}). Free some space, "
+        "make it writable, or set COURSE_DATA_DIR to a folder you can write, then run again.")

@@ -109,15 +109,3 @@ class MNIST(Dataset):
         if x_train.shape != (60_000, 28, 28) or x_test.shape != (10_000, 28, 28) or max(y_train.max(), y_test.max()) > 9:
             raise ValueError("arrays of the wrong shape or labels above 9")
         return (x_train, y_train), (x_test, y_test)
-
-
-def load_mnist():
-    """Return `(x_train, y_train), (x_test, y_test)`: uint8 arrays of shape (N, 28, 28) and (N,).
-
-    Files come from the cache, then COURSE_DATA_MIRROR, then the canonical servers, and are
-    verified by sha256 before use. Raises DataUnavailableError (saying where to put the files)
-    when none can be had.
-    """
-    from .registry import DATASETS
-
-    return DATASETS["mnist"].load()

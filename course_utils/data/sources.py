@@ -18,9 +18,9 @@ from urllib.parse import urlparse
 from .._console import log
 from .._files import make_readable
 from . import download
-from .errors import ChecksumError, DataError, DataUnavailableError, UnsafeArchiveError, filesystem_error
+from .errors import ChecksumError, DataError, DataUnavailableError, UnsafeArchiveError
 from .files import FileSpec, cache_path, drop_marker, read_marker, sha256_file, verify_bytes, write_marker
-from .locations import data_dir, mirrors
+from .locations import data_dir, filesystem_error, mirrors
 
 try:
     import fcntl
