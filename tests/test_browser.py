@@ -40,7 +40,7 @@ CHROME_FLAGS = [
 ]
 STDERR_OUTPUT = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
 
-pytestmark = pytest.mark.timeout(int(RUN_TIMEOUT) + 240)
+pytestmark = [pytest.mark.timeout(int(RUN_TIMEOUT) + 240), pytest.mark.slow]  # JupyterLab and a real browser
 
 
 def _missing_browser() -> str | None:

@@ -199,6 +199,7 @@ def misbehaving():
 
 
 @pytest.mark.timeout(60)
+@pytest.mark.slow
 def test_every_mirror_stalls_ends_fast_with_the_course_error(misbehaving, sandbox, monkeypatch):
     a, b = misbehaving("stall"), misbehaving("stall")
     monkeypatch.setenv("COURSE_DATA_MIRROR", f"{a.url}/m{os.pathsep}{b.url}/m")
@@ -227,6 +228,7 @@ def test_data_fetch_of_both_datasets_waits_on_a_stalled_mirror_once(misbehaving,
 
 
 @pytest.mark.timeout(30)
+@pytest.mark.slow
 def test_trickling_server_hits_the_overall_deadline(misbehaving, sandbox):
     srv = misbehaving("trickle")
     start = time.perf_counter()
@@ -293,6 +295,7 @@ def gzip_bomb(path: Path, member_size: int = 1 << 30) -> Path:
 
 
 @pytest.mark.timeout(120)
+@pytest.mark.slow
 def test_decompression_bomb_is_refused_with_bounded_memory(tiny_imdb, sandbox):
     bomb = gzip_bomb(sandbox / "mirror" / "imdb" / "aclImdb_reviews.tar.gz")
     assert bomb.stat().st_size < 2 << 20

@@ -74,6 +74,7 @@ def test_markdown_output(report):
     assert "- torch: " in text and "- COURSE_PROFILE: smoke" in text
 
 
+@pytest.mark.slow
 def test_command_line_json():
     """The real entry point, as a learner runs it (with TensorFlow: the full report)."""
     out = subprocess.run([sys.executable, "-m", "course_utils", "doctor", "--json"],

@@ -81,6 +81,7 @@ def _run(code: str) -> subprocess.CompletedProcess:
                           timeout=240, env={**os.environ, "COURSE_THREADS": "1"})
 
 
+@pytest.mark.slow
 def test_import_keras_is_quiet_on_a_fresh_interpreter():
     run = _run("""
         import sys
@@ -113,6 +114,7 @@ def test_setup_seeds_sets_threads_and_says_so_in_one_line():
     assert run.stderr == ""
 
 
+@pytest.mark.slow
 def test_setup_with_keras_starts_it_quietly_in_float32_on_a_cpu():
     run = _run("""
         import course_utils as cu
