@@ -27,21 +27,16 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import course_utils as cu  # noqa: E402
+from train_speed import matmul_gflops  # noqa: E402  (this folder is on sys.path when run as a script)
 from course_utils.gpt import GPT, GPTClassifier, GPTConfig, flops_per_token, lm_loss, n_params_formula  # noqa: E402
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 START, END = "<!-- gpt_speed:start -->", "<!-- gpt_speed:end -->"
 
 
-def matmul_rate(dtype=torch.float32, n=1024, reps=20) -> float:
-    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
-    a @ b
-    best = float("inf")
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        a @ b
-        best = min(best, time.perf_counter() - t0)
-    return 2 * n**3 / best
+def matmul_rate(dtype=torch.float32) -> float:
+    """FLOP/s of an n x n matmul, the same measurement as train_speed.py's (best of several)."""
+    return matmul_gflops(dtype) * 1e9
 
 
 def lm_speed(cfg: GPTConfig, amp, n_blocks: int, batch: int) -> float:

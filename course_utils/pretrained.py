@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ._files import atomic_write, atomic_writer
+from .data.files import sha256_file
 
 SCHEMA = 1
 FOLDER = "gpt"
@@ -63,14 +64,6 @@ def file_names(name: str, spec: dict) -> tuple[str, str]:
     return f"{name}-{key}.pt", f"{name}-{key}.json"
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _diff(found: dict, wanted: dict, prefix: str = "") -> list[str]:
     """Human-readable differences between two specs: 'd_model: 256 there, 128 here'."""
     out = []
@@ -97,7 +90,7 @@ def save(state_dict: dict, spec: dict, *, name: str, facts: dict | None = None, 
     with atomic_writer(path) as f:
         torch.save(state, f)
     manifest = {"schema": SCHEMA, "name": name, "key": spec_key(spec), "file": weights_name,
-                "size": path.stat().st_size, "sha256": _sha256(path), "spec": spec,
+                "size": path.stat().st_size, "sha256": sha256_file(path), "spec": spec,
                 "facts": facts or {}, "saved": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     atomic_write(root / manifest_name, json.dumps(manifest, indent=1, sort_keys=True))
     return path
@@ -130,7 +123,7 @@ def verify(weights: Path, manifest_path: Path, spec: dict, where: str) -> dict:
     size = weights.stat().st_size
     if size != manifest["size"]:
         problem = f"{size:,} bytes, the manifest says {manifest['size']:,}"
-    elif _sha256(weights) != manifest["sha256"]:
+    elif sha256_file(weights) != manifest["sha256"]:
         problem = f"its sha256 is not the manifest's {manifest['sha256'][:16]}..."
     else:
         return manifest

@@ -156,7 +156,7 @@ def test_hostile_pickle_refused_even_with_matching_manifest(env):
     cache.mkdir(parents=True)
     torch.save({"tok_emb.weight": torch.zeros(2), "evil": Boom()}, cache / w_name)
     w = cache / w_name
-    manifest = {"schema": 1, "file": w_name, "size": w.stat().st_size, "sha256": pretrained._sha256(w), "spec": SPEC}
+    manifest = {"schema": 1, "file": w_name, "size": w.stat().st_size, "sha256": pretrained.sha256_file(w), "spec": SPEC}
     (cache / m_name).write_text(json.dumps(manifest))
     with pytest.raises(PretrainedError, match="something other than plain tensors"):
         pretrained.load_or_pretrain(_fresh(), SPEC, Trainer(), name="t")
