@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import course_utils.data as data
-from course_utils.data import DATASETS, imdb
+from course_utils.data import DATASETS
 from course_utils.data.dataset import Dataset
 from course_utils.data.files import FileSpec
 from course_utils.tools import data_cli as cli

@@ -4,7 +4,6 @@ Killing a batch (SIGKILL or Ctrl-C) must leave no worker or kernel behind; every
 with a one-line message before any kernel starts. Processes are found through /proc (Linux).
 """
 
-import os
 import signal
 import subprocess
 import sys

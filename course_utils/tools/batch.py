@@ -472,14 +472,18 @@ def main(argv=None) -> int:
     ap.add_argument("--timeout", type=int, default=None, help="seconds allowed per cell")
     ap.add_argument("--force", action="store_true", help="rerun every run, even finished ones")
     ap.add_argument("--dry-run", action="store_true", help="validate and list the grid, run nothing")
-    args = ap.parse_args(argv)
+    return guarded(_batch, ap.parse_args(argv), f"[batch] {INTERRUPTED}")
+
+
+def guarded(command, args, interrupted: str) -> int:
+    """Run a command: a user error is one line and exit 2, Ctrl-C one line and exit 130, never a traceback."""
     try:
-        return _batch(args)
+        return command(args)
     except ProfileError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        _stderr(f"\n[batch] {INTERRUPTED}")
+        _stderr(f"\n{interrupted}")
         return 130
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from .._console import log
 from ..profiles import ENV_VAR, PROFILES, ProfileError
 from . import notebooks
-from .batch import INTERRUPTED, failure_line, format_table, kernel_env, lock_out, parse_grid, plan, \
+from .batch import INTERRUPTED, failure_line, guarded, format_table, kernel_env, lock_out, parse_grid, plan, \
     prepare_out, result_rows, write_results_csv
 from .execute import Job, run_jobs
 
@@ -69,15 +69,7 @@ def main(argv=None) -> int:
     ap.add_argument("--out", type=Path, default=None, help="folder for executed copies (default runs/<time>-<profile>)")
     ap.add_argument("--in-place", action="store_true", help="authors: replace each notebook with its executed copy if it succeeds")
     ap.add_argument("--timeout", type=int, default=None, help="seconds allowed per cell")
-    args = ap.parse_args(argv)
-    try:
-        return _run(args)
-    except ProfileError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        log(f"\n[run] {INTERRUPTED.split('; ')[0]}")
-        return 130
+    return guarded(_run, ap.parse_args(argv), f"[run] {INTERRUPTED.split('; ')[0]}")
 
 
 def _run(args) -> int:
