@@ -16,11 +16,11 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 
-from ._files import atomic_write
+from ._files import atomic_write, atomic_writer
+from .pretrained import cache_root
 from .text import Ragged
 
 PAD, EOT = "<pad>", "<|endoftext|>"  # ids 0 and 1 of every tokenizer trained here
@@ -153,7 +153,7 @@ def train_tokenizer(texts, vocab_size: int = 4096, *, cache_dir=None, refresh: b
                          f"at least one merge; ids are stored as uint16), got {vocab_size!r}")
     texts = list(texts)
     key = tokenizer_key(texts_fingerprint(texts), vocab_size)
-    path = _cache_dir(cache_dir) / f"tokenizer-{key}.json"
+    path = cache_root(cache_dir) / f"tokenizer-{key}.json"
     if path.is_file() and not refresh:
         text = path.read_text(encoding="utf-8")
         return Tokenizer.from_str(text), {"key": key, "path": path, "from_cache": True, "sha256": _sha(text)}
@@ -184,7 +184,7 @@ def encode_cached(tok, tok_sha: str, texts, *, cache_dir=None) -> tuple[Ragged, 
     """`encode_texts`, cached as gpt/ids-<key>.npz keyed by the tokenizer's and the texts' hashes."""
     texts = list(texts)
     key = hashlib.sha256(f"{tok_sha}|{texts_fingerprint(texts)}".encode()).hexdigest()[:12]
-    path = _cache_dir(cache_dir) / f"ids-{key}.npz"
+    path = cache_root(cache_dir) / f"ids-{key}.npz"
     if path.is_file():
         try:
             with np.load(path, allow_pickle=False) as z:
@@ -192,21 +192,10 @@ def encode_cached(tok, tok_sha: str, texts, *, cache_dir=None) -> tuple[Ragged, 
         except (OSError, ValueError, KeyError):
             pass  # unreadable: encode again
     ids = encode_texts(tok, texts)
-    import io
-
-    buf = io.BytesIO()
-    np.savez(buf, flat=ids.flat, offsets=ids.offsets)
-    atomic_write(path, buf.getvalue())
+    with atomic_writer(path) as f:
+        np.savez(f, flat=ids.flat, offsets=ids.offsets)
     return ids, False
 
 
 def _sha(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _cache_dir(cache_dir) -> Path:
-    if cache_dir is None:
-        from .data.locations import data_dir
-
-        return data_dir() / "gpt"
-    return Path(cache_dir)

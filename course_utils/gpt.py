@@ -14,6 +14,7 @@ same body for fine-tuning. The layout follows karpathy/nanoGPT, readable top to 
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import asdict, dataclass
 
 import torch
@@ -208,8 +209,10 @@ def available_bytes(device) -> int:
     device = torch.device(device)
     if device.type == "cuda":
         return int(torch.cuda.mem_get_info(device)[0])
-    import psutil
-
+    try:
+        import psutil  # present wherever Jupyter is (ipykernel needs it), but not a course dependency
+    except ImportError:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")  # free RAM (Linux, macOS)
     return int(psutil.virtual_memory().available)
 
 

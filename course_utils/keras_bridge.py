@@ -10,6 +10,7 @@ course_utils.frameworks.setup_keras, which `cu.setup(keras=True)` calls.
 from __future__ import annotations
 
 import math
+import sys
 import time
 
 import numpy as np
@@ -51,8 +52,6 @@ def history_from_keras(history, seconds=None):
 
 
 def _keras_policy() -> str:
-    import sys
-
     keras = sys.modules.get("keras")
     if keras is None:
         return "unknown"

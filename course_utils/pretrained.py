@@ -21,13 +21,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ._files import atomic_write, atomic_writer
-from .data.files import sha256_file
+from ._files import atomic_write, atomic_writer, sha256_file
 
 SCHEMA = 1
 FOLDER = "gpt"
@@ -49,9 +47,10 @@ def _canonical(spec: dict) -> str:
         raise TypeError(f"a pretraining spec holds plain values only (numbers, strings, lists, dicts): {e}") from None
 
 
-def _cache_root(cache_dir=None) -> Path:
+def cache_root(cache_dir=None) -> Path:
+    """Where chapter 07 keeps what it makes once (tokenizer, encoded ids, weights): <data_dir>/gpt."""
     if cache_dir is None:
-        from .data.locations import data_dir
+        from .data import data_dir
 
         return data_dir() / FOLDER
     return Path(cache_dir)
@@ -84,7 +83,7 @@ def save(state_dict: dict, spec: dict, *, name: str, facts: dict | None = None, 
     import torch
 
     weights_name, manifest_name = file_names(name, spec)
-    root = _cache_root(cache_dir)
+    root = cache_root(cache_dir)
     path = root / weights_name
     state = {k: v.detach().cpu().contiguous() for k, v in state_dict.items()}
     with atomic_writer(path) as f:
@@ -158,29 +157,24 @@ class Found:
 
 
 def _mirror_files(base: str, names: tuple[str, str], dest: Path) -> tuple[Path, Path] | None:
-    """Copy name.pt and name.json from one mirror into temporary files in `dest`; None if absent."""
-    from .data.locations import local_dir
+    """Copy name.pt and name.json from one mirror into temporary files in `dest`; None if absent.
 
-    folder = local_dir(base)
+    The data layer's download serves folders (file://) and http mirrors alike, with its deadline
+    and byte cap; nothing copied enters the cache before `find` has verified it.
+    """
+    from .data.download import NotFound, download
+
     dest.mkdir(parents=True, exist_ok=True)
     got = []
     try:
         for n in reversed(names):  # the manifest first: without it the weights are useless
-            if folder is not None:
-                src = folder / FOLDER / n
-                if not src.is_file():
-                    return None
-                with atomic_writer(dest / f".incoming-{n}") as f, open(src, "rb") as g:
-                    shutil.copyfileobj(g, f)
-                got.append(dest / f".incoming-{n}")
-            else:
-                from .data.download import NotFound, download
-
-                try:
-                    tmp = download(f"{base}/{FOLDER}/{n}", dest, desc=n)
-                except NotFound:
-                    return None
-                got.append(tmp.replace(dest / f".incoming-{n}"))
+            try:
+                tmp = download(f"{base}/{FOLDER}/{n}", dest, desc=n)
+            except NotFound:
+                for p in got:  # a manifest without its weights: leave nothing behind
+                    p.unlink(missing_ok=True)
+                return None
+            got.append(tmp.replace(dest / f".incoming-{n}"))
     except BaseException:
         for p in got:
             p.unlink(missing_ok=True)
@@ -192,7 +186,7 @@ def find(spec: dict, *, name: str, cache_dir=None, use_mirrors: bool = True) -> 
     """The verified weights of this recipe from the cache, else from a mirror (copied into the cache
     once verified), else None. Anything found but wrong raises PretrainedError."""
     weights_name, manifest_name = file_names(name, spec)
-    root = _cache_root(cache_dir)
+    root = cache_root(cache_dir)
     weights, manifest_path = root / weights_name, root / manifest_name
     if weights.is_file():
         manifest = verify(weights, manifest_path, spec, "the cache")

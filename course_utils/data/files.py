@@ -7,12 +7,11 @@ read-only shared cache) the file is simply verified again next time.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from .._files import atomic_write
+from .._files import atomic_write, sha256_file
 from .errors import ChecksumError
 from .locations import data_dir
 
@@ -46,14 +45,6 @@ class FileSpec:
 
 def cache_path(spec: FileSpec) -> Path:
     return data_dir() / spec.relpath
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def verify_bytes(spec: FileSpec, path: Path) -> dict:

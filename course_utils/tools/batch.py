@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .._console import log as _stderr
-from .._files import atomic_write, atomic_writer
+from .._files import atomic_write, atomic_writer, sha256_file
 from ..profiles import ENV_VAR, PROFILES, ProfileError
 from . import notebooks
 from .execute import Job, run_jobs
@@ -210,10 +210,6 @@ def plan(nb_path, grid: dict[str, list], seeds: list[int], profile: str | None =
 # ---------------------------------------------------------------------------------------------
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def _status_path(runs_dir: Path, rid: str) -> Path:
     return runs_dir / f"{rid}{STATUS_SUFFIX}"
 
@@ -256,7 +252,7 @@ def execute_all(nb_path: Path, runs: list[Run], out: Path, *, workers: int, prof
     """Run what needs running (in parallel), skip what already finished; one report per run, in grid order."""
     runs_dir = out / "runs"
     runs_dir.mkdir(parents=True, exist_ok=True)
-    fingerprint = {"notebook": _sha256(nb_path), "profile": profile}
+    fingerprint = {"notebook": sha256_file(nb_path), "profile": profile}
     env = kernel_env(workers, profile)
 
     reports: dict[str, dict] = {}
