@@ -18,19 +18,15 @@ from course_utils.data.dataset import Dataset
 from course_utils.data.files import FileSpec
 from course_utils.tools import data_cli as cli
 from test_data_archives import REVIEWS, make_tar
-from test_data_fetch import offline
+from test_data_fetch import data_sandbox, offline
 
 DATA_DIR = Path(data.__file__).parent
 
 
 @pytest.fixture(autouse=True)
 def sandbox(tmp_path, monkeypatch):
-    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "cache"))
-    monkeypatch.delenv("COURSE_DATA_MIRROR", raising=False)
-    monkeypatch.setenv("COURSE_DATA_TIMEOUT", "1")
-    monkeypatch.setenv("COURSE_DATA_QUIET", "1")
     offline(monkeypatch)
-    return tmp_path
+    return data_sandbox(tmp_path, monkeypatch, timeout="1")
 
 
 @pytest.fixture

@@ -19,7 +19,6 @@ import subprocess
 import sys
 import tarfile
 import tempfile
-import threading
 import time
 import tracemalloc
 from pathlib import Path
@@ -34,21 +33,15 @@ from course_utils.data.files import MARKER, FileSpec
 from course_utils.data.sources import obtain
 from course_utils.tools import data_cli as cli
 from test_data_archives import REVIEWS, make_folder, make_tar
-from test_data_fetch import PAYLOAD, SPEC, closed_port_url, offline
+from test_data_fetch import PAYLOAD, SPEC, LocalServer, closed_port_url, data_sandbox, offline
 
 MNIST = DATASETS["mnist"]
 
 
 @pytest.fixture(autouse=True)
 def sandbox(tmp_path, monkeypatch):
-    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "cache"))
-    monkeypatch.delenv("COURSE_DATA_MIRROR", raising=False)
-    monkeypatch.setenv("COURSE_DATA_TIMEOUT", "1")
-    monkeypatch.setenv("COURSE_DATA_RETRIES", "1")
-    monkeypatch.setenv("COURSE_DATA_BACKOFF", "0.01")
-    monkeypatch.setenv("COURSE_DATA_QUIET", "1")
     offline(monkeypatch)
-    return tmp_path
+    return data_sandbox(tmp_path, monkeypatch, timeout="1", retries="1")
 
 
 @pytest.fixture
@@ -148,7 +141,7 @@ def test_bit_rot_in_a_cached_imdb_archive_names_it(tiny_imdb, sandbox):
 
 # --- 2. servers that stall, trickle or never stop -------------------------------------------
 
-class Misbehaving:
+class Misbehaving(LocalServer):
     """127.0.0.1 server: 'stall' sends headers then nothing, 'trickle' one byte every 0.2 s,
     'endless' an unlimited body with no length."""
 
@@ -180,14 +173,7 @@ class Misbehaving:
                 except OSError:
                     pass
 
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__init__(Handler)
 
 
 @pytest.fixture

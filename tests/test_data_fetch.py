@@ -29,16 +29,20 @@ PAYLOAD = bytes(range(256)) * 400  # 102,400 bytes
 SPEC = FileSpec("mnist", "tiny.bin", len(PAYLOAD), hashlib.sha256(PAYLOAD).hexdigest())
 
 
-@pytest.fixture(autouse=True)
-def sandbox(tmp_path, monkeypatch):
-    """An empty cache, no mirror, quick timeouts and retries, no progress bars."""
+def data_sandbox(tmp_path, monkeypatch, *, timeout="2", retries="2"):
+    """An empty cache in tmp_path/cache, no mirror, quick timeouts and retries, no progress bars."""
     monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("COURSE_DATA_MIRROR", raising=False)
-    monkeypatch.setenv("COURSE_DATA_TIMEOUT", "2")
-    monkeypatch.setenv("COURSE_DATA_RETRIES", "2")
+    monkeypatch.setenv("COURSE_DATA_TIMEOUT", timeout)
+    monkeypatch.setenv("COURSE_DATA_RETRIES", retries)
     monkeypatch.setenv("COURSE_DATA_BACKOFF", "0.01")
     monkeypatch.setenv("COURSE_DATA_QUIET", "1")
     return tmp_path
+
+
+@pytest.fixture(autouse=True)
+def sandbox(tmp_path, monkeypatch):
+    return data_sandbox(tmp_path, monkeypatch)
 
 
 def offline(monkeypatch):
@@ -63,8 +67,22 @@ def closed_port_url(name="x"):
     return f"http://127.0.0.1:{port}/{name}"
 
 
-class Server:
-    """http.server on 127.0.0.1 (port 0) in a thread; `routes` maps a path to a behaviour."""
+class LocalServer:
+    """http.server on 127.0.0.1 (port 0) in a thread, serving with `handler`; close() stops it."""
+
+    def __init__(self, handler):
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class Server(LocalServer):
+    """`routes` maps a path to a behaviour: ok, cut, stall, nolength, or missing (404)."""
 
     def __init__(self, routes):
         self.routes, self.hits = routes, []
@@ -94,14 +112,7 @@ class Server:
                     self.wfile.write(body)
                 self.close_connection = True
 
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__init__(Handler)
 
 
 @pytest.fixture
