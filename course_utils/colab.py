@@ -1,10 +1,11 @@
 """Google Colab, the learner's side: what the first code cell of every notebook does there.
 
-The cell (written by the maintainers' tool, course_utils/tools/colab_cells.py) does nothing outside
-Colab. On Colab it installs course_utils with %pip (course_utils depends on neither torch nor
-TensorFlow, so Colab's own builds stay), then calls `setup()`: fetch the data with progress bars,
-and say whether a GPU is there and what the training engine uses on it (float16 with gradient
-scaling on a T4, bfloat16 on Ampere and newer), or how to get one.
+The cell (written by the maintainers' tool, course_utils/tools/colab_cells.py) installs nothing
+outside Colab. On Colab it installs, with %pip, the release of course_utils the notebook was written
+with (course_utils depends on neither torch nor TensorFlow, so Colab's own builds stay), then calls
+`setup()`: check that the installed version is the notebook's, fetch the data this notebook uses
+with progress bars, and say whether a GPU is there and what the training engine uses on it (float16
+with gradient scaling on a T4, bfloat16 on Ampere and newer), or how to get one.
 """
 
 from __future__ import annotations
@@ -36,12 +37,12 @@ def no_gpu_message() -> str:
     )
 
 
-def _fetch(datasets=None) -> dict:
+def _fetch(datasets) -> dict:
     """Fetch and verify each dataset now, in this cell, so that its progress bars show here."""
-    from .data import DATASETS, DataError, fetch
+    from .data import DataError, fetch
 
     states = {}
-    for name in datasets or DATASETS:
+    for name in datasets:
         try:
             fetch(name)
             states[name] = "ready"
@@ -51,13 +52,33 @@ def _fetch(datasets=None) -> dict:
     return states
 
 
-def setup(fetch_data: bool = True, datasets=None) -> dict | None:
-    """The Colab set-up: fetch the data, report the GPU. Outside Colab it does nothing and returns None."""
+def version_warning(expected: str | None) -> str | None:
+    """A sentence when the installed course_utils is not the release the notebook was written with."""
+    from . import __version__
+
+    if expected is None or expected == __version__:
+        return None
+    return (
+        f"This notebook was written for course_utils {expected}, but {__version__} is installed: some cells "
+        f"may not match. Runtime → Disconnect and delete runtime, then run the notebook again from the top."
+    )
+
+
+def setup(fetch_data: bool = True, datasets=None, version: str | None = None) -> dict | None:
+    """The Colab set-up: check the version, fetch the data, report the GPU. Outside Colab: nothing, None.
+
+    `datasets` names the datasets this notebook loads (the set-up cell lists them); None means all.
+    """
     if not on_colab():
         return None
+    from .data import DATASETS
     from .device import describe, device_report
 
-    result = {"data": _fetch(datasets) if fetch_data else None}
+    warning = version_warning(version)
+    if warning:
+        print(warning)
+    names = list(DATASETS) if datasets is None else list(datasets)
+    result = {"data": _fetch(names) if fetch_data else None, "version_ok": warning is None}
     report = device_report()
     if report.get("device", "cpu").startswith("cuda"):
         print(f"GPU found: {describe(report)}")

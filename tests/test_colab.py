@@ -46,7 +46,7 @@ def test_notebook_has_its_badge_and_the_setup_cell(path):
     )
     assert colab_cells.badge_links(colab_cells._source(first)) == links
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]
-    assert code and colab_cells._source(code[0]) == colab_cells.setup_cell_source(), (
+    assert code and colab_cells._source(code[0]) == colab_cells.setup_cell_source(colab_cells.datasets_used(nb)), (
         f"{path.name}: the first code cell must be the Colab set-up cell; run `python -m course_utils.colab --update`"
     )
 
@@ -97,7 +97,9 @@ def test_update_follows_a_change_of_repository(tmp_path, monkeypatch):
     assert sorted(colab_cells.update(tmp_path)) == ["README.md", "notebooks/01_a.ipynb"]
     text = (tmp_path / "notebooks" / "01_a.ipynb").read_text(encoding="utf-8")
     assert "github/someone/fork/blob/v2/notebooks/01_a.ipynb" in text
-    assert "git+https://github.com/someone/fork@v2" in text
+    import course_utils
+
+    assert f"git+https://github.com/someone/fork@v{course_utils.__version__}" in text  # the release, not the branch
     assert "large-models-course" not in text
     nb = _nb(tmp_path / "notebooks" / "01_a.ipynb")
     assert sum(c.get("id") in ("colab-badge", "colab-setup") for c in nb["cells"]) == 2  # replaced, not added
@@ -132,27 +134,68 @@ def _not_colab(monkeypatch):
     monkeypatch.delenv("COLAB_RELEASE_TAG", raising=False)
 
 
-def test_setup_cell_does_nothing_outside_colab(monkeypatch, capsys):
-    """The cell, as IPython would run it, neither installs nor imports anything here."""
+def _run_setup_cell(monkeypatch, source):
+    """Run the set-up cell as IPython would, with get_ipython() forbidden (no %pip outside Colab)."""
     from IPython.core.inputtransformer2 import TransformerManager
 
-    _not_colab(monkeypatch)
-    code = TransformerManager().transform_cell(colab_cells.setup_cell_source())
-    assert "run_line_magic('pip', 'install -q \"course_utils @ git+https://github.com/" in code
+    code = TransformerManager().transform_cell(source)
 
     def forbidden(*args, **kwargs):
         raise AssertionError("the set-up cell did something outside Colab")
 
-    namespace = {"get_ipython": forbidden}
+    exec(compile(code, "<setup cell>", "exec"), {"get_ipython": forbidden})
+    return code
+
+
+def test_setup_cell_does_nothing_outside_colab(monkeypatch, capsys):
+    """The cell, as IPython would run it, neither installs nor sets anything up here."""
+    _not_colab(monkeypatch)
     monkeypatch.delitem(sys.modules, "course_utils.colab")
-    exec(compile(code, "<setup cell>", "exec"), namespace)
+    code = _run_setup_cell(monkeypatch, colab_cells.setup_cell_source(["mnist"]))
+    assert "run_line_magic('pip', 'install -q \"course_utils @ git+https://github.com/" in code
     assert "course_utils.colab" not in sys.modules
     assert capsys.readouterr() == ("", "")
 
 
+def test_setup_cell_without_course_utils_says_what_to_run(monkeypatch):
+    _not_colab(monkeypatch)
+    monkeypatch.setitem(sys.modules, "course_utils", None)  # makes `import course_utils` fail
+    with pytest.raises(ModuleNotFoundError) as info:
+        _run_setup_cell(monkeypatch, colab_cells.setup_cell_source())
+    message = str(info.value)
+    assert sys.executable in message and "bash scripts/lab.sh" in message
+    assert f"{sys.executable} -m pip install -r requirements.txt -e ." in message
+
+
+def test_setup_cell_pins_the_release_and_names_the_notebooks_data():
+    import course_utils
+
+    source = colab_cells.setup_cell_source(["imdb"])
+    assert f"@v{course_utils.__version__}\"" in source
+    assert f"setup(datasets=['imdb'], version='{course_utils.__version__}')" in source
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+def test_each_notebook_fetches_only_what_it_loads(path):
+    nb = _nb(path)
+    used = colab_cells.datasets_used(nb)
+    code = "\n".join(colab_cells._source(c) for c in nb["cells"] if c["cell_type"] == "code")
+    for name in ("mnist", "imdb"):
+        assert (name in used) == (f"load_{name}(" in code)
+
+
+def test_datasets_used_ignores_the_setup_cell_and_unknown_loaders():
+    nb = _tiny_notebook()
+    nb["cells"].append({"cell_type": "code", "id": "x", "metadata": {}, "outputs": [], "execution_count": None,
+                        "source": ["x = cu.load_mnist(subset=10)\nm = keras.models.load_model('a.keras')"]})
+    assert colab_cells.datasets_used(nb) == ["mnist"]
+    nb = colab_cells.refresh_notebook(nb, "01_a.ipynb")
+    assert colab_cells.datasets_used(nb) == ["mnist"]
+
+
 def test_setup_is_a_no_op_outside_colab(monkeypatch, capsys):
     _not_colab(monkeypatch)
-    monkeypatch.setattr(colab, "_fetch", lambda datasets=None: pytest.fail("fetched data outside Colab"))
+    monkeypatch.setattr(colab, "_fetch", lambda datasets: pytest.fail("fetched data outside Colab"))
     assert colab.on_colab() is False
     assert colab.setup() is None
     assert capsys.readouterr() == ("", "")
@@ -173,11 +216,11 @@ def test_setup_on_a_cpu_colab_fetches_data_and_names_the_menu_path(monkeypatch, 
 
     monkeypatch.setenv("COLAB_RELEASE_TAG", "release-colab_20261101")
     calls = []
-    monkeypatch.setattr(colab, "_fetch", lambda datasets=None: calls.append("fetch") or {"mnist": "ready"})
+    monkeypatch.setattr(colab, "_fetch", lambda datasets: calls.append(datasets) or {"mnist": "ready"})
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    result = colab.setup()
+    result = colab.setup(datasets=["mnist"])
     out = capsys.readouterr().out
-    assert calls == ["fetch"] and result["data"] == {"mnist": "ready"} and result["device"] == "cpu"
+    assert calls == [["mnist"]] and result["data"] == {"mnist": "ready"} and result["device"] == "cpu"
     assert "No GPU" in out
     assert "Runtime → Change runtime type → Hardware accelerator → T4 GPU" in out
     assert "estimate" in out
@@ -187,7 +230,7 @@ def test_setup_on_a_t4_reports_fp16_with_gradient_scaling(monkeypatch, capsys):
     import torch
 
     monkeypatch.setenv("COLAB_RELEASE_TAG", "release-colab_20261101")
-    monkeypatch.setattr(colab, "_fetch", lambda datasets=None: {})
+    monkeypatch.setattr(colab, "_fetch", lambda datasets: {})
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "get_device_name", lambda i=0: "Tesla T4")
     monkeypatch.setattr(torch.cuda, "get_device_capability", lambda i=0: (7, 5))
@@ -196,6 +239,24 @@ def test_setup_on_a_t4_reports_fp16_with_gradient_scaling(monkeypatch, capsys):
     assert result["device"] == "cuda" and result["precision"] == "float16 + GradScaler"
     assert "Tesla T4, compute capability 7.5" in out
     assert "float16 + GradScaler" in out and "No GPU" not in out
+
+
+def test_setup_fetches_nothing_for_a_chapter_without_data_and_warns_on_another_version(monkeypatch, capsys):
+    import torch
+
+    import course_utils
+
+    monkeypatch.setenv("COLAB_RELEASE_TAG", "release-colab_20261101")
+    calls = []
+    monkeypatch.setattr(colab, "_fetch", lambda datasets: calls.append(list(datasets)) or {})
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    result = colab.setup(datasets=[], version=course_utils.__version__)
+    assert calls == [[]] and result["version_ok"] is True
+    assert "written for course_utils" not in capsys.readouterr().out
+    result = colab.setup(datasets=[], version="0.0.1")
+    out = capsys.readouterr().out
+    assert result["version_ok"] is False
+    assert f"written for course_utils 0.0.1, but {course_utils.__version__} is installed" in out
 
 
 # --- mixed precision: the engine's decision for a T4 and for newer GPUs ---------------------------

@@ -1,10 +1,17 @@
 """Maintainers: the "Open in Colab" badges and the Colab set-up cell, generated and kept up to date.
 
-Everything Colab-specific is generated from REPO and BRANCH below: change them in this one place
-when the course is published, then run `python -m course_utils colab --update` to rewrite the
-badges (README.md and every notebook) and the set-up cell, which is the same in every notebook.
-`--check` changes nothing and exits 1 if something is out of date (tests/test_colab.py runs it).
-What the set-up cell does on Colab is course_utils/colab.py, the learner-facing side.
+Everything Colab-specific is generated from REPO and BRANCH below and from the package version:
+change them in this one place when the course is published, then run
+`python -m course_utils colab --update` to rewrite the badges (README.md and every notebook) and each
+notebook's set-up cell. `--check` changes nothing and exits 1 if something is out of date
+(tests/test_colab.py runs it). What the set-up cell does on Colab is course_utils/colab.py, the
+learner-facing side.
+
+The set-up cell pins course_utils to the git tag `v<version>` (`course_utils.__version__`), so a
+notebook opened on Colab installs the package it was written with, not whatever the branch holds
+today: tag every release `v<version>` when you publish it, and bump the version (pyproject.toml and
+course_utils/__init__.py) before changing what notebooks call. It fetches only the datasets the
+notebook loads (found by the `load_<dataset>(` calls in its code cells).
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from pathlib import Path
 
 import nbformat
 
+from .. import __version__
 from .._files import atomic_write
 
 # --- the one place to change when the course is published ------------------------------------
@@ -41,8 +49,13 @@ def _repo_path() -> str:
     return f"{m.group(1)}/{m.group(2)}"
 
 
+def release_tag() -> str:
+    """The git tag the set-up cell installs from: the release this checkout's notebooks belong to."""
+    return f"v{__version__}"
+
+
 def pip_spec() -> str:
-    return f"course_utils @ git+https://github.com/{_repo_path()}@{BRANCH}"
+    return f"course_utils @ git+https://github.com/{_repo_path()}@{release_tag()}"
 
 
 def colab_url(notebook: str) -> str:
@@ -54,14 +67,37 @@ def badge(notebook: str) -> str:
     return f"[![Open In Colab]({BADGE_IMAGE})]({colab_url(notebook)})"
 
 
-def setup_cell_source() -> str:
+_LOADER_RE = re.compile(r"\bload_(\w+)\(")
+
+
+def datasets_used(nb: dict) -> list[str]:
+    """The registered datasets a notebook loads (`load_mnist(`, `load_imdb(` in its code cells)."""
+    from ..data.registry import DATASETS
+
+    code = "\n".join(_source(c) for c in nb.get("cells", []) if c.get("cell_type") == "code" and not _tagged(c, SETUP_TAG))
+    return sorted({name for name in _LOADER_RE.findall(code) if name in DATASETS})
+
+
+def setup_cell_source(datasets: list[str] = ()) -> str:
+    """The notebook's first code cell: on Colab, install and set up; elsewhere, say how to get course_utils."""
     return (
-        "# Colab only (elsewhere this cell does nothing): install course_utils, fetch the data, check for a GPU.\n"
+        "# Set-up. On Colab: install the course_utils this notebook was written with, fetch its data, look for a GPU.\n"
+        "# Elsewhere: make sure this kernel can import course_utils (nothing is installed or downloaded here).\n"
         "import os, sys\n"
         'if "google.colab" in sys.modules or "COLAB_RELEASE_TAG" in os.environ:\n'
         f'    %pip install -q "{pip_spec()}"\n'
         "    import course_utils.colab\n"
-        "    course_utils.colab.setup()"
+        f"    course_utils.colab.setup(datasets={list(datasets)!r}, version={__version__!r})\n"
+        "else:\n"
+        "    try:\n"
+        "        import course_utils\n"
+        "    except ModuleNotFoundError:\n"
+        "        raise ModuleNotFoundError(\n"
+        '            f"course_utils is not installed for this kernel ({sys.executable}). Either open the notebook in the "\n'
+        '            "course\'s JupyterLab (in the course folder run `bash scripts/lab.sh`; README.md, Start here, has the "\n'
+        '            "command for Windows), or install the course into this Python from the course folder: "\n'
+        '            f"`{sys.executable} -m pip install -r requirements.txt -e .`, then restart the kernel."\n'
+        "        ) from None"
     )
 
 
@@ -108,7 +144,7 @@ def refresh_notebook(nb: dict, notebook: str) -> dict:
     nb = nbformat.from_dict(nb)  # a deep copy
     cells = [c for c in nb["cells"] if not (_tagged(c, BADGE_TAG) or _tagged(c, SETUP_TAG))]
     old_setup = next((c for c in nb["cells"] if _tagged(c, SETUP_TAG)), None)
-    setup_cell = _code_cell(setup_cell_source())
+    setup_cell = _code_cell(setup_cell_source(datasets_used(nb)))
     if old_setup is not None and _source(old_setup) == setup_cell["source"]:
         setup_cell.update(execution_count=old_setup.get("execution_count"), outputs=old_setup.get("outputs", []))
     first_code = next((i for i, c in enumerate(cells) if c.get("cell_type") == "code"), len(cells))
