@@ -1,0 +1,73 @@
+"""fit's memory layout and optimizer choices: channels-last for conv nets, fallback, refusal; fused Adam."""
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import course_utils as cu
+
+TO_IMG = lambda x: x.float().div(255).unsqueeze(1)  # noqa: E731
+
+
+def data(n=64):
+    rng = np.random.default_rng(0)
+    return rng.integers(0, 256, (n, 12, 12), dtype=np.uint8), rng.integers(0, 10, n)
+
+
+def conv_net():
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(1, 4, 3), nn.Conv2d(4, 4, 3), nn.MaxPool2d(2), nn.ReLU(), nn.Flatten(),
+                         nn.Linear(4 * 4 * 4, 10))
+
+
+class ViewNet(nn.Module):
+    """A conv net whose forward needs the default layout (.view after a convolution)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.out = nn.Conv2d(1, 4, 3), nn.Linear(4 * 10 * 10, 10)
+
+    def forward(self, x):
+        h = self.conv(x)
+        return self.out(h.view(h.shape[0], -1))
+
+
+def test_conv_model_trains_channels_last_on_cpu(capsys):
+    model = conv_net()
+    cu.fit(model, data(), epochs=1, batch_size=16, transform=TO_IMG, amp=False, verbose=2)
+    assert model[1].weight.is_contiguous(memory_format=torch.channels_last)  # (4, 4, 3, 3): unambiguous
+    assert "channels-last" in capsys.readouterr().out
+    off = conv_net()
+    cu.fit(off, data(), epochs=1, batch_size=16, transform=TO_IMG, amp=False, channels_last=False, verbose=2)
+    assert not off[1].weight.is_contiguous(memory_format=torch.channels_last)
+    assert "channels-last" not in capsys.readouterr().out
+
+
+def test_same_function_in_either_layout():
+    x, _ = data(8)
+    a, b = conv_net(), conv_net()
+    b.to(memory_format=torch.channels_last)
+    assert np.allclose(cu.predict(a, x, transform=TO_IMG), cu.predict(b, x, transform=TO_IMG), atol=1e-5)
+
+
+def test_model_that_needs_default_layout_falls_back(capsys):
+    torch.manual_seed(0)
+    model = ViewNet()
+    h = cu.fit(model, data(), epochs=1, batch_size=16, transform=TO_IMG, amp=False, verbose=2)
+    assert np.isfinite(h["train_loss"].iloc[0])
+    assert "channels-last left off" in capsys.readouterr().out
+    with pytest.raises(ValueError, match="channels_last=True, but"):
+        cu.fit(ViewNet(), data(), epochs=1, transform=TO_IMG, channels_last=True, verbose=0)
+
+
+def test_refuses_unknown_layout_choice():
+    with pytest.raises(ValueError, match="channels_last must be 'auto', True or False"):
+        cu.fit(conv_net(), data(), epochs=1, transform=TO_IMG, channels_last="yes", verbose=0)
+
+
+def test_builtin_adam_is_fused_on_cpu():
+    from course_utils.train.engine import _make_optimizer
+
+    assert _make_optimizer(None, conv_net(), 1e-3, 0.0).defaults["fused"] is True
+    assert _make_optimizer("adamw", conv_net(), 1e-3, 0.01).defaults["fused"] is True
