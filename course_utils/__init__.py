@@ -73,6 +73,15 @@ _EXPORTS = {
     "review_ids": "lm_data",
     "load_or_pretrain": "pretrained",
     "PretrainedError": "pretrained",
+    # exercises that check themselves (docs/EXERCISES.md)
+    "check": "exercises",
+    "Wrong": "exercises",
+    "expect": "exercises",
+    "expect_close": "exercises",
+    "expect_equal": "exercises",
+    "expect_choice": "exercises",
+    "answer_digest": "exercises",
+    "exercise_summary": "exercises",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]
