@@ -89,7 +89,7 @@ def cpu_name() -> str:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--batches", type=int, default=30, help="batches of 128 per epoch (default 30)")
+    ap.add_argument("--batches", type=int, default=16, help="batches of 128 per epoch (default 16; packed sequences take about 4 min of it)")
     ap.add_argument("--maxlen", type=int, default=200, help="ids per review (chapter 05's Keras length: 200)")
     ap.add_argument("--write", action="store_true", help=f"write the table into {RESULTS.name}")
     args = ap.parse_args(argv)
