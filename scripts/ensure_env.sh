@@ -1,21 +1,6 @@
 #!/usr/bin/env bash
-# Create (or bring up to date) the course's virtual environment in .venv.
-# Idempotent: it reinstalls only when requirements.txt or pyproject.toml changed.
+# Create (or bring up to date) the course's virtual environment in .venv; reinstalls only when requirements.txt or pyproject.toml changed. PYTHON=python3.12 picks the Python for a new one.
+# A wrapper: `python scripts/course.py setup` does the same on any platform (one code path).
 set -euo pipefail
-root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-venv="${COURSE_VENV:-$root/.venv}"
-python="${PYTHON:-python3}"
-stamp="$venv/.course-env-stamp"
-want="$(cat "$root/requirements.txt" "$root/pyproject.toml" | sha256sum | cut -c1-16)"
-
-if [ ! -x "$venv/bin/python" ]; then
-  echo "[env] creating $venv with $($python --version 2>&1)"
-  "$python" -m venv "$venv"
-fi
-if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  echo "[env] installing pinned packages (first time: a few minutes)"
-  "$venv/bin/python" -m pip install -q --upgrade pip
-  "$venv/bin/python" -m pip install -q -r "$root/requirements.txt"
-  "$venv/bin/python" -m pip install -q --no-deps -e "$root"
-  echo "$want" > "$stamp"
-fi
+source "$(dirname "${BASH_SOURCE[0]}")/course_env.sh"
+exec "$course_python" "$root/scripts/course.py" setup "$@"

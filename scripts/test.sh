@@ -1,9 +1,6 @@
 #!/usr/bin/env bash
-# The test command: unit tests plus every notebook under nbval, in the smoke profile.
+# The test command: unit tests plus every notebook under nbval, in the smoke profile; arguments go to pytest.
+# A wrapper: `python scripts/course.py test` does the same on any platform (one code path).
 set -euo pipefail
-here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-bash "$here/ensure_env.sh"
-source "$here/course_env.sh"
-cd "$root"
-export COURSE_PROFILE="${COURSE_PROFILE:-smoke}"
-exec python -m pytest "$@"
+source "$(dirname "${BASH_SOURCE[0]}")/course_env.sh"
+exec "$course_python" "$root/scripts/course.py" test "$@"
