@@ -8,6 +8,7 @@ COMMANDS = {
     "batch": ("course_utils.tools.batch", "run one notebook over a grid of parameters and seeds"),
     "data": ("course_utils.tools.data_cli", "fetch, verify or locate the course's data (fetch|verify|where)"),
     "doctor": ("course_utils.tools.doctor", "print versions, device, data and settings to paste when asking for help"),
+    "grade": ("course_utils.tools.grade", "instructors: EXECUTE students' notebooks (own kernel, timeout) and tabulate their checks"),
     "exercises": ("course_utils.tools.exercises_cli", "learner versions without solutions; nbgrader metadata (--learner|--update|--check)"),
     "colab": ("course_utils.tools.colab_cells", "maintainers: update or check the Colab badges and set-up cells"),
 }
@@ -15,7 +16,7 @@ COMMANDS = {
 
 def usage() -> str:
     lines = ["usage: python -m course_utils COMMAND [options]", "", "commands:"]
-    lines += [f"  {name:<8} {help_}" for name, (_, help_) in COMMANDS.items()]
+    lines += [f"  {name:<9} {help_}" for name, (_, help_) in COMMANDS.items()]
     lines.append("\n`python -m course_utils COMMAND --help` shows a command's options.")
     return "\n".join(lines)
 

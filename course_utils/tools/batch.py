@@ -145,6 +145,7 @@ class Run:
     params: dict  # the swept parameters, without the seed
     seed: int | None
     inject: dict = field(default_factory=dict)  # everything papermill injects
+    source: str | None = None  # the notebook this run executes, when not the batch's own (grade: a student's)
 
 
 def seed_parameter(known: dict) -> tuple[str, type] | None:
@@ -248,17 +249,28 @@ def failure_line(label: str, report: dict) -> str:
 
 
 def execute_all(nb_path: Path, runs: list[Run], out: Path, *, workers: int, profile: str | None,
-                cell_timeout: int | None = None, force: bool = False, log=print) -> list[dict]:
-    """Run what needs running (in parallel), skip what already finished; one report per run, in grid order."""
+                cell_timeout: int | None = None, force: bool = False, log=print,
+                scheduler: str | None = None) -> list[dict]:
+    """Run what needs running (in parallel), skip what already finished; one report per run, in grid order.
+
+    scheduler: None runs `workers` local worker processes; an address (tcp://HOST:PORT) runs each
+    run as a task on that Dask cluster (dask_runner.py) and `workers` is the cluster's business.
+    This is the one execution path of `batch` (and of any command that runs notebooks in bulk)."""
     runs_dir = out / "runs"
     runs_dir.mkdir(parents=True, exist_ok=True)
     fingerprint = {"notebook": sha256_file(nb_path), "profile": profile}
-    env = kernel_env(workers, profile)
+    own = {run.id: {"notebook": sha256_file(run.source), "profile": profile} for run in runs if run.source}
+    if scheduler is None:
+        env = kernel_env(workers, profile)
+    else:  # the threads per kernel are decided on each worker, from its own cores
+        from .dask_runner import local_env
+
+        env = {**local_env(), **({ENV_VAR: profile} if profile is not None else {})}
 
     reports: dict[str, dict] = {}
     todo = []
     for run in runs:
-        status, why = (None, "forced") if force else previous_status(runs_dir, run, fingerprint)
+        status, why = (None, "forced") if force else previous_status(runs_dir, run, own.get(run.id, fingerprint))
         if why:
             todo.append(run)
         else:
@@ -269,14 +281,15 @@ def execute_all(nb_path: Path, runs: list[Run], out: Path, *, workers: int, prof
     if not total:
         return [reports[run.id] for run in runs]
     swept = any("profile" in run.params for run in todo)
-    log(f"[batch] running {total} notebook(s) with {min(workers, total)} worker(s), profile "
+    where = f"on the Dask cluster at {scheduler}" if scheduler else f"with {min(workers, total)} worker(s)"
+    log(f"[batch] running {total} notebook(s) {where}, profile "
         f"{'as given by --param profile' if swept else profile or os.environ.get(ENV_VAR) or 'full (default)'}")
     by_id = {run.id: run for run in todo}
 
     def finish(job: Job, report: dict):
         run = by_id[job.key]
         report.update(run_id=run.id, params=run.params, seed=run.seed, inject=run.inject,
-                      fingerprint=fingerprint, skipped=False)
+                      fingerprint=own.get(run.id, fingerprint), skipped=False)
         atomic_write(_status_path(runs_dir, run.id), json.dumps(report, indent=1, default=repr) + "\n")
         reports[run.id] = report
         line = f"[batch] {len(reports) - (len(runs) - total)}/{total} {report['status']:<6} {run.id} ({report['seconds']:.1f} s)"
@@ -287,10 +300,15 @@ def execute_all(nb_path: Path, runs: list[Run], out: Path, *, workers: int, prof
     for run in todo:  # a stale status must not survive an interrupted rerun
         _status_path(runs_dir, run.id).unlink(missing_ok=True)
     # A swept `profile` also sets $COURSE_PROFILE, so that nothing in the kernel sees another label.
-    jobs = [Job(run.id, str(nb_path), str(runs_dir / f"{run.id}.ipynb"), run.inject,
+    jobs = [Job(run.id, run.source or str(nb_path), str(runs_dir / f"{run.id}.ipynb"), run.inject,
                 {**env, ENV_VAR: run.params["profile"]} if run.params.get("profile") else env, cell_timeout)
             for run in todo]
-    run_jobs(jobs, min(workers, total), finish)
+    if scheduler is None:
+        run_jobs(jobs, min(workers, total), finish)
+    else:
+        from . import dask_runner
+
+        dask_runner.run_jobs(jobs, scheduler, finish, log)
     return [reports[run.id] for run in runs]
 
 
@@ -460,7 +478,10 @@ def main(argv=None) -> int:
     ap.add_argument("--param", action="append", default=[], metavar="NAME=V1,V2",
                     help="a parameter and the values to sweep (repeatable; values are Python literals, else strings)")
     ap.add_argument("--seeds", default=None, help="seeds to repeat every grid point with, e.g. 0,1,2")
-    ap.add_argument("--workers", type=int, default=1, help="notebooks run at the same time (default 1)")
+    ap.add_argument("--workers", type=int, default=None, help="notebooks run at the same time (default 1; "
+                    "with --scheduler the cluster's workers decide)")
+    ap.add_argument("--scheduler", default=None, metavar="tcp://HOST:PORT",
+                    help="run each notebook as a task on this Dask cluster instead of local workers (docs/CLUSTER.md)")
     ap.add_argument("--out", type=Path, required=True, help="folder for runs/, results.csv and summary.png")
     ap.add_argument("--profile", choices=PROFILES, default=None,
                     help="run profile (default: $COURSE_PROFILE, else the notebook's default: full)")
@@ -486,8 +507,15 @@ def guarded(command, args, interrupted: str) -> int:
 def _batch(args) -> int:
     explicit = args.profile
     profile = explicit or os.environ.get(ENV_VAR) or None
-    if args.workers < 1:
+    if args.workers is not None and args.workers < 1:
         raise BatchError("--workers must be at least 1")
+    if args.scheduler is not None:
+        from .dask_runner import check_address
+
+        args.scheduler = check_address(args.scheduler)
+        if args.workers is not None:
+            print("[batch] note: --workers is ignored with --scheduler; the cluster's workers run the notebooks")
+    workers = args.workers or 1
     if profile is not None and profile not in PROFILES:
         raise BatchError(f"unknown profile {profile!r} (from ${ENV_VAR}); choose one of {', '.join(PROFILES)}")
     grid = parse_grid(args.param)
@@ -504,13 +532,17 @@ def _batch(args) -> int:
             print(f"  {run.id}: {run.inject}")
         return 0
 
+    if args.scheduler is not None:  # an unreachable cluster is refused before anything is written
+        from .dask_runner import connect
+
+        connect(args.scheduler).close()
     out = prepare_out(args.out)
     lock = lock_out(out)  # noqa: F841 (held until the command ends)
     atomic_write(out / "batch.json", json.dumps(
         {"notebook": str(nb_path), "grid": grid, "seeds": seeds, "profile": profile,
-         "workers": args.workers, "runs": [r.id for r in runs]}, indent=1, default=repr) + "\n")
-    reports = execute_all(nb_path, runs, out, workers=args.workers, profile=profile,
-                          cell_timeout=args.timeout, force=args.force)
+         "workers": workers, "scheduler": args.scheduler, "runs": [r.id for r in runs]}, indent=1, default=repr) + "\n")
+    reports = execute_all(nb_path, runs, out, workers=workers, profile=profile,
+                          cell_timeout=args.timeout, force=args.force, scheduler=args.scheduler)
     rows = result_rows(runs, reports, [out / "runs" / f"{r.id}.ipynb" for r in runs])
     result_names = write_results_csv(rows, out / "results.csv")
     summary = summarise(runs, rows, result_names)
