@@ -98,8 +98,8 @@ def _minimum(spec: str) -> tuple[int, int]:
 def test_python_requirement_is_stated_once_and_true():
     stated = _minimum(tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["requires-python"])
     # true: it is the highest minimum among the pinned packages installed here
-    needed = max(_minimum(metadata(r.name)["Requires-Python"]) for r in _here(_requirements_txt())
-                 if metadata(r.name)["Requires-Python"])
+    needed = max(_minimum(spec) for r in _here(_requirements_txt())
+                 if (spec := metadata(r.name).get("Requires-Python")))
     assert stated == needed, f"pyproject says Python >= {stated}, the pins need >= {needed}"
     # the same everywhere it is used: the set-up script, conda, the README
     assert tuple(course.MIN_PYTHON) == stated
