@@ -1,13 +1,14 @@
-"""A learner's first minutes, in a real browser: JupyterLab opens a course notebook, Run All runs
-every cell in the smoke profile, and no cell shows an error.
+"""A learner's first minutes, in a real browser: JupyterLab opens each chapter, Run All runs every
+cell in the smoke profile, and no cell shows an error.
 
 JupyterLab runs on 127.0.0.1 with a random token, a temporary runtime/config/settings dir and a
-copy of the notebook (so that autosave never touches the committed file). Headless Chromium is
-Debian's (`scripts/install_browser.sh`; .ci/run calls it), driven by Selenium with the system
-chromedriver, so nothing is downloaded. A screenshot goes to test-artifacts/.
+copy of each notebook (so that autosave never touches the committed file). Headless Chromium is
+Debian's, driven by Selenium (tests/_browser.py). A screenshot per chapter goes to test-artifacts/.
+A failure names the notebook and the cell: its number among the code cells, its id and first line.
 
 Which notebooks: $COURSE_BROWSER_NOTEBOOKS (names in notebooks/ or paths, separated by spaces),
-default 01_background.ipynb. Time limit for Run All: $COURSE_BROWSER_TIMEOUT seconds (default 300).
+default every chapter. Time limit for Run All of one notebook: $COURSE_BROWSER_TIMEOUT seconds
+(default 300).
 """
 
 from __future__ import annotations
@@ -24,43 +25,22 @@ import time
 import urllib.request
 from pathlib import Path
 
+import nbformat
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM = os.environ.get("COURSE_CHROMIUM", "/usr/bin/chromium")
-CHROMEDRIVER = os.environ.get("COURSE_CHROMEDRIVER", "/usr/bin/chromedriver")
-NOTEBOOKS = os.environ.get("COURSE_BROWSER_NOTEBOOKS", "01_background.ipynb").split()
+from _browser import ARTIFACTS, ROOT, chrome as _chrome, require_browser, wait as _wait
+
+CHAPTERS = sorted(p.name for p in (ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+NOTEBOOKS = os.environ.get("COURSE_BROWSER_NOTEBOOKS", "").split() or CHAPTERS
 RUN_TIMEOUT = float(os.environ.get("COURSE_BROWSER_TIMEOUT", "300"))
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-CHROME_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-dev-shm-usage", "--window-size=1400,1000",
-]
 STDERR_OUTPUT = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
 
 pytestmark = [pytest.mark.timeout(int(RUN_TIMEOUT) + 240), pytest.mark.slow]  # JupyterLab and a real browser
 
 
-def _missing_browser() -> str | None:
-    missing = [p for p in (CHROMIUM, CHROMEDRIVER) if not os.access(p, os.X_OK)]
-    if missing:
-        return f"{' and '.join(missing)} not found: run `bash scripts/install_browser.sh` (Debian's chromium, chromium-driver)"
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
-        return "selenium is not installed: run `bash scripts/ensure_env.sh`"
-    return None
-
-
 @pytest.fixture(scope="module")
 def browser_ready():
-    reason = _missing_browser()
-    if reason and IN_CI:
-        pytest.fail(f"CI must run the browser test, but {reason}")
-    if reason:
-        pytest.skip(reason)
+    require_browser()
 
 
 def _free_port() -> int:
@@ -138,20 +118,8 @@ def lab(browser_ready, tmp_path_factory):
 
 @pytest.fixture
 def chrome(browser_ready, tmp_path):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in CHROME_FLAGS + [f"--user-data-dir={tmp_path / 'chrome-profile'}"]:
-        options.add_argument(flag)
-    service = Service(executable_path=CHROMEDRIVER, log_output=str(tmp_path / "chromedriver.log"))
-    driver = webdriver.Chrome(options=options, service=service)
-    driver.set_page_load_timeout(120)
-    try:
+    with _chrome(tmp_path) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 def _notebook_path(spec: str) -> Path:
@@ -161,17 +129,6 @@ def _notebook_path(spec: str) -> Path:
     if not path.is_file():
         pytest.fail(f"notebook {path} not found (set COURSE_BROWSER_NOTEBOOKS to one that exists)")
     return path
-
-
-def _wait(what: str, condition, timeout: float, poll: float = 0.5):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(poll)
 
 
 # JavaScript run in the page: the state of every code cell, as a learner sees it.
@@ -232,6 +189,27 @@ def _click_menu(driver, menu: str, label: str):
     _wait(f"the menu entry {menu} → {label}", entry, 10).click()
 
 
+def _code_cells(path: Path) -> list:
+    """The notebook's non-empty code cells, in the order the page shows them."""
+    nb = nbformat.read(path, as_version=4)
+    return [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
+
+
+def _describe(path: Path, index: int) -> str:
+    """'code cell 7 (id 'train', first line ...)': enough to find the cell in the notebook."""
+    cells = _code_cells(path)
+    if index >= len(cells):
+        return f"code cell {index + 1}"
+    cell = cells[index]
+    first = next(line for line in cell.source.splitlines() if line.strip())
+    return f"code cell {index + 1} (id {cell.get('id', '?')!r}, first line {first.strip()[:80]!r})"
+
+
+def _last_line(text: str) -> str:
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1].strip()[:300] if lines else ""
+
+
 @pytest.mark.parametrize("notebook", NOTEBOOKS)
 def test_run_all_cells_in_jupyterlab(lab, chrome, notebook):
     base, token, work, tmp = lab
@@ -264,7 +242,14 @@ def test_run_all_cells_in_jupyterlab(lab, chrome, notebook):
             return second if second == first else None
 
         time.sleep(1)
-        cells = _wait(f"Run All in {source.name}", settled, RUN_TIMEOUT, poll=1)
+        try:
+            cells = _wait(f"Run All in {source.name}", settled, RUN_TIMEOUT, poll=1)
+        except TimeoutError:
+            code = [c for c in chrome.execute_script(CELLS_JS) or [] if not c["empty"]]
+            running = next((i for i, c in enumerate(code) if c["prompt"] == "[*]:"), None)
+            where = _describe(source, running) if running is not None else "no cell marked [*]"
+            pytest.fail(f"{source.name}: Run All did not finish within {RUN_TIMEOUT:.0f} s; still running: {where} "
+                        f"(see {shot}; $COURSE_BROWSER_TIMEOUT sets the limit)")
         ran = time.monotonic() - t0 - opened
     finally:
         chrome.save_screenshot(str(shot))
@@ -278,12 +263,15 @@ def test_run_all_cells_in_jupyterlab(lab, chrome, notebook):
     print(f"\n[browser] {source.name}: opened in {opened:.1f} s, ran all cells in {ran:.1f} s; screenshot {shot}")
 
     code = [c for c in cells if not c["empty"]]
+    assert len(code) == len(_code_cells(source)), \
+        f"{source.name}: the page shows {len(code)} code cells, the notebook has {len(_code_cells(source))}"
     # JupyterLab shows an error output as stderr text with the traceback; check both forms.
-    errors = {f"code cell {i + 1}": c["stderr"].strip().splitlines()[-1:] for i, c in enumerate(code)
-              if c["errors"] or "Traceback" in c["stderr"]}
-    not_run = [i + 1 for i, c in enumerate(code) if not c["prompt"].strip("[]: ").isdigit()]
-    assert not errors, f"{source.name}: cells show an error: {errors} (see {shot})"
-    assert not not_run, f"{source.name}: code cells {not_run} (counting from 1) were not executed (see {shot})"
+    errors = [f"{_describe(source, i)}: {_last_line(c['stderr']) or 'an error output'}" for i, c in enumerate(code)
+              if c["errors"] or "Traceback" in c["stderr"]]
+    not_run = [_describe(source, i) for i, c in enumerate(code) if not c["prompt"].strip("[]: ").isdigit()]
+    assert not errors, f"{source.name}: a cell shows an error: " + "; ".join(errors) + f" (see {shot})"
+    assert not not_run, f"{source.name}: not executed (Run All stopped before it): {not_run[0]}" + \
+        (f" and {len(not_run) - 1} more" if len(not_run) > 1 else "") + f" (see {shot})"
     counts = [int(c["prompt"].strip("[]: ")) for c in code]
     assert counts == sorted(counts), f"{source.name}: cells ran out of order: {counts}"
     assert os.path.getsize(shot) > 10_000, "the screenshot is empty"
