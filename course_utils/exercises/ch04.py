@@ -3,6 +3,8 @@
 Each check calls the learner's function on a few cases and raises Wrong (through the expect_*
 helpers) with a message that says what is wrong, never the expected value. The references are
 computed here, not in the notebook, so that the check cell does not give the answer away.
+`PLANTED` holds one typical wrong answer per exercise and question: tests check that each one fails
+with a message and that the notebook's solutions pass.
 """
 
 from __future__ import annotations
@@ -120,8 +122,8 @@ def check_per_class_recall(fn) -> None:
 
 # Quick questions (digests: course_utils.exercises.answer_digest)
 
-Q1_DIGEST = "51b2d1bd0dc4"
-Q2_DIGEST = "66d9a4a54f85"
+Q1_DIGEST = "b308becc102a"
+Q2_DIGEST = "861b553d86ca"
 
 
 def check_q1(answer) -> None:
@@ -135,3 +137,18 @@ def check_q2(answer) -> None:
     expect_choice(answer, "04.q2", Q2_DIGEST, hints={
         "a": "ReLU does change values (negatives become 0); what matters is that it never swaps the order of two numbers",
         "c": "max pooling is not linear (max(a, b) + max(c, d) is not max(a + c, b + d) in general)"})
+
+
+PLANTED = {
+    "04.1": lambda n, k, stride=1, padding=0: n - k + 1,                       # stride and padding ignored
+    "04.2": lambda x, w: np.array([[np.sum(x[i:i + w.shape[0], j:j + w.shape[1]] * w[::-1, ::-1])
+                                    for j in range(x.shape[1] - w.shape[1] + 1)]
+                                   for i in range(x.shape[0] - w.shape[0] + 1)]),  # the kernel flipped
+    "04.3": lambda c_in, c_out, k: c_out * c_in * k * k,                       # no biases
+    "04.4": lambda y: y[:y.shape[0] // 2 * 2, :y.shape[1] // 2 * 2].reshape(
+        y.shape[0] // 2, 2, y.shape[1] // 2, 2).mean(axis=(1, 3)),               # average pooling
+    "04.5": lambda c: math.log(c),                                             # the uniform guess
+    "04.6": lambda cm: np.diag(cm) / cm.sum(axis=0),                           # precision, not recall
+    "04.q1": "a",
+    "04.q2": "c",
+}
