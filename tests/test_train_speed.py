@@ -1,0 +1,65 @@
+"""benchmarks/train_speed.py: the report it writes says what was measured, without training anything."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def ts():
+    spec = importlib.util.spec_from_file_location("train_speed", ROOT / "benchmarks" / "train_speed.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+FLOPS = dict(forward_per_sample=1.083e6, forward_by_hand=1.083e6, train_per_sample=2.859e6, epoch=182e9)
+INFO = dict(cpu="test CPU", cores=2, threads=2, gpu="none", torch="2.x")
+
+
+def rows(times):
+    return [dict(name=name, steady=s, first=s, acc=0.98, all=[s, s]) for name, s in times.items()]
+
+
+def render(ts, times, native_bf16, no_compile=None):
+    return ts.render(dict(INFO, cpu_native_bf16=native_bf16), rows(times), times["DataLoader loop (float32)"], FLOPS,
+                     100, 100, 400, 1.0, 2, 60_000, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5), True, "cpu", no_compile)
+
+
+FP32 = {"engine (float32)": 10.0, "engine, default layout (float32)": 12.0, "engine, Adam not fused (float32)": 11.0,
+        "engine, ReLU after pool (float32)": 5.0, "engine, ReLU after pool, 1 thread (float32)": 8.0,
+        "DataLoader loop (float32)": 9.0, "Keras fit (float32)": 6.0, "Keras fit, ReLU after pool (float32)": 6.5}
+
+
+def test_without_native_bf16_the_report_says_the_bf16_target_cannot_be_tested(ts, monkeypatch):
+    monkeypatch.setattr(ts, "precision_for", lambda amp, device: "float32")
+    text = render(ts, FP32, native_bf16=False, no_compile="RuntimeError: no compiler")
+    assert "cannot be tested here" in text and "torch.compile not run (RuntimeError: no compiler)" in text
+    # Keras 6.0 s vs engine 10.0 s (article order) and 5.0 s (ReLU after pool)
+    assert "not met with the article's layer order (0.60x)" in text
+    assert "met with ReLU after the pooling (1.20x)" in text
+    assert "at least 1.5x Keras: not met (0.60x)" in text
+    assert "| engine (float32) | 10.0, 10.0 | 10.0 | 0.90x | 10.0x | 0.9800 |" in text
+
+
+def test_with_native_bf16_the_default_is_judged_against_the_1_5x_target(ts, monkeypatch):
+    monkeypatch.setattr(ts, "precision_for", lambda amp, device: "bfloat16")
+    times = dict(FP32, **{"engine (bfloat16)": 4.0, "engine, ReLU after pool (bfloat16)": 3.0,
+                          "engine, ReLU after pool, torch.compile (float32)": 4.0})
+    text = render(ts, times, native_bf16=True)
+    assert "bfloat16 (native on this CPU): engine 1.50x, ReLU after pool 2.00x" in text
+    assert "at least 1.5x Keras: met (1.50x), and with ReLU after the pooling 2.00x" in text
+    assert "torch.compile 1.25x" in text
+    assert "the fastest row, engine, ReLU after pool (bfloat16), is at 3.0x (met)" in text
+
+
+def test_write_section_replaces_only_its_own_block(ts, tmp_path, monkeypatch):
+    results = tmp_path / "RESULTS.md"
+    results.write_text(f"# Benchmark results\n\n{ts.START}\nold\n{ts.END}\n\n<!-- other:start -->\nkept\n<!-- other:end -->\n")
+    monkeypatch.setattr(ts, "RESULTS", results)
+    ts.write_section("new report")
+    text = results.read_text()
+    assert "new report" in text and "old" not in text and "kept" in text and text.count(ts.START) == 1
