@@ -27,6 +27,7 @@ from torch.nn.utils.rnn import pack_padded_sequence
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import course_utils as cu  # noqa: E402
 from course_utils.models import ReviewLSTM  # noqa: E402
+from course_utils.precision import cpu_has_native_bf16  # noqa: E402
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
 START, END = "<!-- lstm_speed:start -->", "<!-- lstm_speed:end -->"
@@ -56,11 +57,11 @@ def data(maxlen: int, n: int):
     return cu.pad_ids(corpus.ids.take(rows), maxlen, keep="end"), reviews["label"].to_numpy()[rows].astype(np.int64)
 
 
-def run_torch(make, x, y, threads=2):
+def run_torch(make, x, y, threads=2, amp=False):
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     model = make()
-    h = cu.fit(model, (x, y), epochs=2, batch_size=128, lr=1e-3, amp=False, device="cpu", verbose=0)
+    h = cu.fit(model, (x, y), epochs=2, batch_size=128, lr=1e-3, amp=amp, device="cpu", verbose=0)
     torch.set_num_threads(2)
     return h["seconds"].tolist(), float(h["train_acc"].iloc[-1])
 
@@ -95,6 +96,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     cu.setup(seed=0, device="cpu", keras=True)
+    cpu_bf16 = cpu_has_native_bf16()
     x, y = data(args.maxlen, args.batches * 128)
     last = lambda g: (lambda: ReviewLSTM(VOCAB, pool="last", groups=g))  # noqa: E731
     runs = [  # (name, function)
@@ -104,6 +106,10 @@ def main(argv=None) -> int:
         ("engine: bucketing inside the batch, 4 groups (chapter 05)", lambda: run_torch(last(4), x, y)),
         ("engine: bucketing inside the batch, 8 groups", lambda: run_torch(last(8), x, y)),
         ("engine: 4 groups, 1 thread", lambda: run_torch(last(4), x, y, threads=1)),
+    ]
+    if cpu_bf16:  # what chapter 05 trains in on such a CPU (amp="auto"); emulated bf16 elsewhere is slow
+        runs.append(("engine: 4 groups, bfloat16 autocast (amp='auto' here)", lambda: run_torch(last(4), x, y, amp="bf16")))
+    runs += [
         ("Keras fit, no mask (reads the padding: not the same function)", lambda: run_keras(x, y, mask=False)),
     ]
     scale = EPOCH_REVIEWS / len(x)
@@ -118,7 +124,8 @@ def main(argv=None) -> int:
     keras_epoch = rows[0][2]
     lines = [f"## Chapter 05's LSTM (`benchmarks/lstm_speed.py`)", "",
              f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on **{cpu_name()}**, {os.cpu_count()} cores, "
-             f"torch {torch.__version__}, float32 everywhere, under the shared CPU lock. Model Embedding(20000, 128) → "
+             f"torch {torch.__version__}, native bf16 instructions: {'yes' if cpu_bf16 else 'no'}; float32 unless a row "
+             "says otherwise, under the shared CPU lock. Model Embedding(20000, 128) → "
              f"LSTM(128) → Dense(1) on the last real token; {len(x):,} IMDb training reviews ({args.batches} batches "
              f"of 128), {args.maxlen} ids each (end kept), Adam 1e-3, two epochs; the second epoch's seconds × "
              f"{scale:.2f} give a 20,000-review epoch (chapter 05's). Load average (1 min) {load0:.2f} before, "
@@ -128,14 +135,18 @@ def main(argv=None) -> int:
     for name, seconds, epoch, acc in rows:
         lines.append(f"| {name} | {', '.join(f'{s:.1f}' for s in seconds)} | {epoch:.1f} | "
                      f"{epoch / keras_epoch:.2f}x | {acc:.3f} |")
-    torch_rows = [r for r in rows if r[0].startswith("engine")]
+    torch_rows = [r for r in rows if r[0].startswith("engine") and "bfloat16" not in r[0]]
     best = min(torch_rows, key=lambda r: r[2])
     chapter = next(r for r in rows if "(chapter 05)" in r[0])
     lines += ["", f"Reading it: the target is an engine epoch within 1.2x of Keras' (time ratio ≤ 1.2). "
               f"Chapter 05's form (4 groups) takes {chapter[2] / keras_epoch:.2f}x Keras' time; the fastest engine "
-              f"run here, *{best[0]}*, {best[2] / keras_epoch:.2f}x: target "
+              f"run here in float32, *{best[0]}*, {best[2] / keras_epoch:.2f}x: target "
               + ("met." if chapter[2] / keras_epoch <= 1.2 else
                  f"missed by {chapter[2] / keras_epoch / 1.2:.2f}x for the chapter's form.")]
+    bf16 = next((r for r in rows if "bfloat16" in r[0]), None)
+    if bf16:
+        lines += [f"In bfloat16 (what `amp='auto'` picks on this CPU, so what chapter 05 trains in here) the same form "
+                  f"takes {bf16[2] / keras_epoch:.2f}x Keras' float32 time."]
     report = "\n".join(lines)
     print("\n" + report)
     if args.write:
