@@ -86,10 +86,13 @@ def _kill(pids, sig=_SIGKILL) -> None:
 
 
 def _stop(live: dict) -> None:
-    """Stop running workers and everything below them; a second Ctrl-C cannot interrupt this."""
+    """Stop running workers and everything below them; a second Ctrl-C cannot interrupt this
+    (in the main thread; elsewhere no Ctrl-C arrives)."""
     if not live:
         return
-    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Only the main thread may touch signal handlers (the Dask runner calls this from a task's thread).
+    main = threading.current_thread() is threading.main_thread()
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None
     try:
         below = {p.pid: descendants(p.pid) for p in live}
         for p in live:
@@ -107,7 +110,8 @@ def _stop(live: dict) -> None:
             _kill([p.pid, *below[p.pid]])
             p.wait()
     finally:
-        signal.signal(signal.SIGINT, old)
+        if main:
+            signal.signal(signal.SIGINT, old)
 
 
 def run_jobs(jobs: list[Job], workers: int, on_done) -> None:
@@ -129,6 +133,25 @@ def run_jobs(jobs: list[Job], workers: int, on_done) -> None:
                         del live[proc]
                         on_done(job, _read_report(report, proc.returncode, time.perf_counter() - t0))
                 time.sleep(0.05)
+        finally:
+            _stop(live)
+
+
+def run_one(job: Job, should_stop=lambda: False, poll_s: float = POLL_S) -> dict | None:
+    """Execute one job in its worker process, as run_jobs does, on whatever machine calls it (the
+    Dask runner calls it on a cluster's worker). Returns the report, or None when should_stop()
+    became true first: the worker and its kernel are then stopped before this returns."""
+    with tempfile.TemporaryDirectory(prefix="course-run-") as tmp:
+        report, live, t0 = Path(tmp) / "report.json", {}, time.perf_counter()
+        try:
+            proc = _start(job, report)
+            live[proc] = job
+            while proc.poll() is None:
+                if should_stop():
+                    return None
+                time.sleep(poll_s)
+            del live[proc]
+            return _read_report(report, proc.returncode, time.perf_counter() - t0)
         finally:
             _stop(live)
 
