@@ -28,8 +28,8 @@ def outcome(test):
     finally:
         ex._show = old
     payload = shown[-1][ex.MIME]
-    assert payload["passed"] is ok and payload["exercise"] == "99.1"
-    return ok, payload["message"]
+    assert payload["passed"] is bool(ok) and payload["exercise"] == "99.1"
+    return bool(ok), payload["message"]
 
 
 def message(test):
@@ -47,14 +47,14 @@ def secret_array(shape=(3, 4)):
 
 
 def test_check_passes_and_publishes_one_line(fresh_checks):
-    assert cu.check("04.2", lambda: cu.expect_close(1.0, 1.0, "x")) is True
+    assert bool(cu.check("04.2", lambda: cu.expect_close(1.0, 1.0, "x"))) is True
     bundle, line = fresh_checks[-1]
     assert line == "✔ 04.2 passed" and bundle["text/plain"] == line
     assert bundle[ex.MIME] == {"exercise": "04.2", "passed": True, "message": ""}
 
 
 def test_failed_check_line_carries_the_message(fresh_checks):
-    assert cu.check("04.3", lambda: cu.expect(False, "the loss should fall")) is False
+    assert bool(cu.check("04.3", lambda: cu.expect(False, "the loss should fall"))) is False
     bundle, line = fresh_checks[-1]
     assert line == "✘ 04.3: the loss should fall"
     assert bundle[ex.MIME] == {"exercise": "04.3", "passed": False, "message": "the loss should fall"}
@@ -219,3 +219,13 @@ def test_choice_hint_and_plain_wrong():
     msg = message(lambda: cu.expect_choice("c", "07.q1", digest, hints={"a": "x"}))
     assert "'c' is not right" in msg and "'b'" not in msg
     assert "no answer" in message(lambda: cu.expect_choice("  ", "07.q1", digest))
+
+
+def test_the_result_of_a_check_shows_nothing_under_the_cell(fresh_checks):
+    """The ✔/✘ line says the outcome; a check as a cell's last line must not add a bare True or False."""
+    from IPython.core.formatters import DisplayFormatter
+
+    for test in (lambda: None, lambda: cu.expect(False, "no")):
+        result = cu.check("04.9", test)
+        assert DisplayFormatter().format(result) == ({}, {})
+        assert "passed=" in repr(result)

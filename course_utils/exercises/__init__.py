@@ -62,11 +62,31 @@ def _outcome(test) -> tuple[bool, str]:
     return True, ""
 
 
-def check(exercise_id: str, test) -> bool:
+class CheckResult:
+    """What `check` returns: true when the exercise passed, so `if cu.check(...):` can go on.
+
+    It shows nothing when it is the last value of a cell: the ✔/✘ line above it already says the
+    outcome, and a bare `True` under it would be an output that nothing explains.
+    """
+
+    def __init__(self, passed: bool):
+        self.passed = bool(passed)
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def __repr__(self) -> str:
+        return f"CheckResult(passed={self.passed})"
+
+    def _ipython_display_(self) -> None:  # IPython calls this instead of printing the repr
+        pass
+
+
+def check(exercise_id: str, test) -> CheckResult:
     """Run `test()` (no arguments) for one exercise, show one line, publish the outcome; never raises.
 
     A NotImplementedError means "not attempted yet"; Wrong or AssertionError give their message; any
-    other exception is reported as "your code raised ...". Returns whether the check passed.
+    other exception is reported as "your code raised ...". The result is true if the check passed.
     """
     exercise_id = str(exercise_id)
     if not callable(test):
@@ -76,7 +96,7 @@ def check(exercise_id: str, test) -> bool:
     _CHECKS[exercise_id] = passed
     line = f"✔ {exercise_id} passed" if passed else f"✘ {exercise_id}: {message}"
     _show({MIME: {"exercise": exercise_id, "passed": passed, "message": message}, "text/plain": line}, line)
-    return passed
+    return CheckResult(passed)
 
 
 def _show(bundle: dict, line: str) -> None:
