@@ -276,3 +276,24 @@ def test_ctrl_c_cancels_the_clusters_tasks(cluster, tmp_path):
         assert not any(client.processing().values())
     finally:
         client.close()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_the_grader_on_the_cluster(cluster, tmp_path):
+    """grade --scheduler: each student's own notebook goes to a worker; a crash is a grade."""
+    from test_grade import CHECK1, CHECK2, QUESTION, SOLUTION, grades_by_student, instructor, notebook
+
+    from course_utils.tools import grade
+
+    cluster.ensure_workers(2)
+    subs = tmp_path / "subs"
+    notebook(subs / "alice.ipynb", "import course_utils as cu", SOLUTION, CHECK1, QUESTION, CHECK2)
+    notebook(subs / "carol.ipynb", "import course_utils as cu", SOLUTION, CHECK1, "1 / 0", QUESTION, CHECK2)
+    out = tmp_path / "grades"
+    argv = [str(instructor(tmp_path / "i.ipynb")), str(subs), "--out", str(out), "--timeout", "30",
+            "--scheduler", cluster.address]
+    assert grade.main(argv) == 0
+    g = grades_by_student(out)
+    assert g["alice"] == {"99.1": ("1", ""), "99.q1": ("1", "")}
+    assert g["carol"]["99.1"] == ("1", "") and "ZeroDivisionError" in g["carol"]["99.q1"][1]

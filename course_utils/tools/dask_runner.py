@@ -127,8 +127,9 @@ def remote_execute(nb_bytes: bytes, name: str, inject: dict, env: dict, timeout,
 
     worker = get_worker()
     env = dict(env)
-    if "COURSE_THREADS" not in env:  # share this machine's cores among the worker's task slots
-        env["COURSE_THREADS"] = str(max(1, physical_cores() // max(1, worker.state.nthreads)))
+    if "COURSE_THREADS" not in env:  # the worker's own setting, else this machine's cores over its task slots
+        env["COURSE_THREADS"] = os.environ.get("COURSE_THREADS") or str(
+            max(1, physical_cores() // max(1, worker.state.nthreads)))
     stop = Event(stop_event)
     with tempfile.TemporaryDirectory(prefix="course-dask-") as tmp:
         src = Path(tmp) / name
