@@ -134,7 +134,8 @@ def chapter05(dev, amp, tiny, reviews):
     model = cu.ReviewLSTM(vocab_size=len(corpus.vocab))
     h = cu.fit(model, (x[is_train], y[is_train]), epochs=1 if tiny else 3, batch_size=128, lr=4e-3,
                schedule="onecycle", grad_clip=1.0, amp=amp, device=dev, verbose=0)
-    acc = float(((cu.predict(model, x[~is_train], amp=amp)[:, 0] > 0) == y[~is_train]).mean())
+    logits = cu.predict(model, x[~is_train], amp=amp).reshape(-1)   # one logit per review
+    acc = float(((logits > 0) == y[~is_train]).mean())
     return acc, h
 
 

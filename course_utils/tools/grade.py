@@ -152,14 +152,15 @@ def checks_in(executed: Path) -> dict[str, tuple[bool, str]]:
 
 
 def _failed_cell(executed: Path, report: dict):
-    """The execution count of the cell the run stopped at: papermill's, else the last cell that started
-    (a cell stopped by the timeout, or by a dead kernel, is marked 'completed' and the ones after it 'pending')."""
+    """The execution count of the cell the run stopped at: papermill's, else the last cell that started.
+    After a timeout or a dead kernel papermill marks every cell 'completed', even the ones that never ran;
+    only those that ran have a start_time."""
     if report.get("failed_cell") is not None:
         return report["failed_cell"]
     try:
         nb = json.loads(executed.read_text(encoding="utf-8"))
         started = [c for c in nb.get("cells", []) if c.get("cell_type") == "code"
-                   and c.get("metadata", {}).get("papermill", {}).get("status", "pending") != "pending"]
+                   and c.get("metadata", {}).get("papermill", {}).get("start_time")]
         # a cell stopped before any output has no count yet; in a top-to-bottom run it is the n-th code cell run
         return (started[-1].get("execution_count") or len(started)) if started else None
     except (OSError, ValueError, AttributeError):
