@@ -9,7 +9,7 @@ course_utils/tools/ and are reached as `python -m course_utils COMMAND`; no chap
 
 from importlib import import_module
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 # public name -> module that defines it (one line each; add yours in the right group)
 _EXPORTS = {
