@@ -53,12 +53,6 @@ def test_bad_settings_are_refused_before_any_work(capsys):
     assert pretrain.main(["--profile", "smoke", "--vocab-size", "-4"]) == 2
 
 
-def _imdb_here() -> bool:
-    from course_utils.data import data_dir
-
-    return any((data_dir() / "imdb").glob("reviews-*"))
-
-
 def _pretrain(cache: Path, processes: int, *extra) -> str:
     tiny = ["--profile", "smoke", "--n-pretrain-tokens", "9600", "--cache-dir", str(cache), *extra]
     launcher = ([sys.executable, "-m", "course_utils.tools.pretrain"] if processes == 1 else
@@ -72,11 +66,13 @@ def _pretrain(cache: Path, processes: int, *extra) -> str:
 
 @pytest.mark.slow
 @pytest.mark.timeout(600)
-@pytest.mark.skipif(not _imdb_here(), reason="needs the IMDb reviews in the data cache")
 def test_two_processes_train_the_same_curve_and_write_one_checkpoint(tmp_path):
     import numpy as np
 
     from course_utils import pretrained
+    from course_utils.data import load_imdb
+
+    load_imdb()  # through the data layer, as the notebook does: the cache, else the mirror (CI runs this test)
 
     one, two = tmp_path / "one", tmp_path / "two"
     printed = _pretrain(one, 1)
