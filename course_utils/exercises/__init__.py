@@ -38,6 +38,13 @@ def expect(condition, message: str) -> None:
         raise Wrong(message)
 
 
+def call_learner(fn, *args, what: str, **kwargs):
+    """Call the learner's function; `what` names the call in messages, e.g. "conv_out(5, 3)".
+    The usual slip, passing the function's result instead of the function, gets its own message."""
+    expect(callable(fn), f"pass your function itself (e.g. {what.split('(')[0]}), not the result of calling it")
+    return fn(*args, **kwargs)
+
+
 # -- running one check ----------------------------------------------------------------------------
 
 

@@ -12,12 +12,7 @@ import math
 
 import numpy as np
 
-from . import Wrong, expect, expect_choice, expect_close, expect_equal
-
-
-def _call(fn, *args, what: str, **kwargs):
-    expect(callable(fn), f"pass your function itself (e.g. {what.split('(')[0]}), not the result of calling it")
-    return fn(*args, **kwargs)
+from . import Wrong, expect, expect_choice, expect_close, expect_equal, call_learner as _call
 
 
 def _pair(got, what: str):
@@ -213,18 +208,24 @@ def check_one_se_pick(fn) -> None:
 
 # 06.6 -- Adam with L2 in the gradient vs AdamW's decoupled decay, on one parameter
 
-def _adam(w0, grad_fn, steps, lr, lam, decoupled, betas=(0.9, 0.999), eps=1e-8):
+def _adam(w0, grad_fn, steps, lr, lam, decoupled, betas=(0.9, 0.999), eps=1e-8, *, bias_correction=True,
+          decay_rate=None):
+    """Adam + L2 (decoupled=False) or AdamW (True) on one weight. The keywords make the two slips the
+    check recognises: bias_correction=False, and decay_rate=λ-per-step for a decay that forgets lr."""
     w, m, v = float(w0), 0.0, 0.0
     b1, b2 = betas
     for t in range(1, steps + 1):
         g = grad_fn(w)
         if decoupled:
-            w -= lr * lam * w
+            w -= (lr * lam if decay_rate is None else decay_rate) * w
         else:
             g += lam * w
         m = b1 * m + (1 - b1) * g
         v = b2 * v + (1 - b2) * g * g
-        w -= lr * (m / (1 - b1 ** t)) / (math.sqrt(v / (1 - b2 ** t)) + eps)
+        if bias_correction:
+            w -= lr * (m / (1 - b1 ** t)) / (math.sqrt(v / (1 - b2 ** t)) + eps)
+        else:
+            w -= lr * m / (math.sqrt(v) + eps)
     return w
 
 
@@ -248,42 +249,15 @@ def check_adam_one_param(fn) -> None:
         if close(got[False], right[True]) and not close(right[True], right[False]):
             raise Wrong("with decoupled=False your step decays the weight directly: that is AdamW; Adam + L2 "
                         "adds λw to the gradient before the moments are updated")
-        if close(got[True], _adam_decay_without_lr(w0, grad_fn, steps, lr, lam)):
+        if close(got[True], _adam(w0, grad_fn, steps, lr, lam, True, decay_rate=lam)):
             raise Wrong("the decoupled decay is lr·λ·w per step; yours forgets the learning rate")
-        if close(got[False], _adam_no_bias_correction(w0, grad_fn, steps, lr, lam, False)):
+        if close(got[False], _adam(w0, grad_fn, steps, lr, lam, False, bias_correction=False)):
             raise Wrong("Adam's moments start at zero: divide m by 1 − β1^t and v by 1 − β2^t "
                         "(bias correction, t counted from 1)")
         for decoupled in (False, True):
             expect_close(got[decoupled], right[decoupled],
                          f"the final weight with decoupled={decoupled} (w0={w0}, gradient scale {scale:g}, λ={lam})",
                          rtol=1e-6)
-
-
-def _adam_decay_without_lr(w0, grad_fn, steps, lr, lam, betas=(0.9, 0.999), eps=1e-8):
-    w, m, v = float(w0), 0.0, 0.0
-    b1, b2 = betas
-    for t in range(1, steps + 1):
-        g = grad_fn(w)
-        w -= lam * w
-        m = b1 * m + (1 - b1) * g
-        v = b2 * v + (1 - b2) * g * g
-        w -= lr * (m / (1 - b1 ** t)) / (math.sqrt(v / (1 - b2 ** t)) + eps)
-    return w
-
-
-def _adam_no_bias_correction(w0, grad_fn, steps, lr, lam, decoupled, betas=(0.9, 0.999), eps=1e-8):
-    w, m, v = float(w0), 0.0, 0.0
-    b1, b2 = betas
-    for _ in range(steps):
-        g = grad_fn(w)
-        if decoupled:
-            w -= lr * lam * w
-        else:
-            g += lam * w
-        m = b1 * m + (1 - b1) * g
-        v = b2 * v + (1 - b2) * g * g
-        w -= lr * m / (math.sqrt(v) + eps)
-    return w
 
 
 # Quick questions (digests: course_utils.exercises.answer_digest)

@@ -15,12 +15,7 @@ import numpy as np
 
 from ..bpe import _merge_word, _pair_counts
 from ..gpt import GPTConfig, n_params_formula
-from . import Wrong, expect, expect_choice, expect_close, expect_equal
-
-
-def _call(fn, *args, what: str):
-    expect(callable(fn), f"pass your function itself (e.g. {what.split('(')[0]}), not the result of calling it")
-    return fn(*args)
+from . import Wrong, expect, expect_choice, expect_close, expect_equal, call_learner as _call
 
 
 # 07.1 -- one BPE merge step
