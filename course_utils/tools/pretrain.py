@@ -9,9 +9,9 @@ department has (several GPUs, several nodes, or a many-core CPU with gloo), and 
 it writes on the classroom mirror; every student's notebook then finds them, verifies them against
 their manifest and skips the step (course_utils/pretrained.py).
 
-It writes exactly the checkpoint the notebook looks for: the same data (the notebook's pretraining
-reviews, tokenizer and token blocks, built by the same calls), the same recipe `spec`, hence the
-same file name <data_dir>/gpt/imdb-gpt-<key>.pt and its manifest. The profiles' values below are
+It writes exactly the checkpoint the notebook looks for: the notebook and this command build the
+data, the recipe `spec` and the training pass with the same functions (course_utils/pretraining.py),
+hence the same file name <data_dir>/gpt/imdb-gpt-<key>.pt and its manifest. The profiles' values below are
 the notebook's (tests/test_pretrain_cli.py compares them with the notebook's parameters cell).
 
 Under torchrun, `cu.fit` trains with DistributedDataParallel (course_utils/train/distributed.py).
@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 
 from ..profiles import PROFILES, ProfileError, resolve_profile
 
@@ -45,69 +44,35 @@ OVERRIDES = ("vocab_size", "d_model", "n_layer", "n_head", "block_size", "n_pret
 
 
 def pretraining_data(P, cache_dir=None) -> dict:
-    """The notebook's sections 2 and 4: pretraining reviews, BPE tokenizer, training and validation blocks."""
-    import numpy as np
-    import torch
-
-    from .. import bpe, lm_data
+    """The notebook's sections 1 and 4: pretraining reviews, BPE tokenizer, training and validation blocks."""
+    from .. import bpe, pretraining
     from ..data import load_imdb
 
-    reviews = load_imdb()
-    pre_rows = np.flatnonzero(reviews["split"].isin(["unsup", "train"]).to_numpy())
-    if P.n_pretrain_texts is not None:  # smoke: a small random subset
-        pre_rows = np.sort(np.random.default_rng(0).permutation(pre_rows)[: P.n_pretrain_texts])
-    pre_texts = reviews["text"].to_numpy()[pre_rows].tolist()
-    tok, tok_info = bpe.train_tokenizer(pre_texts, P.vocab_size, cache_dir=cache_dir)
-    pre_ids, _ = bpe.encode_cached(tok, tok_info["sha256"], pre_texts, cache_dir=cache_dir)
-    tr_rev, va_rev = lm_data.split_reviews(len(pre_ids), 0.02, seed=0)
-    eot = tok.token_to_id(bpe.EOT)
-    x_lm, y_lm = lm_data.stream_blocks(pre_ids.take(tr_rev), eot, P.block_size, P.n_pretrain_tokens, seed=P.seed)
-    x_val, y_val = lm_data.stream_blocks(pre_ids.take(va_rev), eot, P.block_size, P.n_val_tokens, seed=0)
-    return {"train": (torch.from_numpy(x_lm), torch.from_numpy(y_lm)),
-            "val": (torch.from_numpy(x_val), torch.from_numpy(y_val)),
-            "tokenizer_sha256": tok_info["sha256"], "data_sha256": bpe.texts_fingerprint(pre_texts)}
+    texts = pretraining.pretraining_texts(load_imdb(), P.n_pretrain_texts)
+    tok, tok_info = bpe.train_tokenizer(texts, P.vocab_size, cache_dir=cache_dir)
+    lm = pretraining.lm_blocks(tok, tok_info, texts, P.block_size, P.n_pretrain_tokens, P.n_val_tokens,
+                               seed=P.seed, cache_dir=cache_dir)
+    return {"lm": lm, "tok_info": tok_info, "texts": texts}
 
 
 def recipe(P, cfg, data) -> dict:
     """The notebook's `spec`: what names (and verifies) the checkpoint."""
-    return {"model": cfg.to_dict(), "tokenizer_sha256": data["tokenizer_sha256"], "data_sha256": data["data_sha256"],
-            "val_fraction": 0.02, "tokens": int(data["train"][0].numel()), "batch_size": P.batch_size, "lr": P.lr,
-            "seed": P.seed, "schedule": "onecycle", "optimizer": "adamw", "weight_decay": 0.01}
+    from .. import pretraining
+
+    return pretraining.recipe(cfg, data["tok_info"], data["texts"], data["lm"].x.numel(), P.batch_size, P.lr, P.seed)
 
 
 def pretrain(P, cfg, data, ctx) -> tuple:
-    """cu.fit on this process's share; returns (model, facts) with the loss curve averaged over processes."""
-    import torch
-
-    from ..device import device_report
-    from ..gpt import GPT, lm_loss
+    """The notebook's pretraining pass on this process's share; returns (model, facts)."""
+    from .. import pretraining
+    from ..gpt import GPT
     from ..seeding import seed_everything
-    from ..train import distributed, fit
-
-    steps = []
-
-    def loss(out, y):  # fit's loss, keeping every training step's value (as the notebook's StepLosses)
-        value = lm_loss(out, y)
-        if torch.is_grad_enabled():
-            steps.append(value.detach())
-        return value
 
     seed_everything(P.seed, tensorflow=False)
     model = GPT(cfg)  # the same initial weights on every process (DDP also broadcasts rank 0's)
-    seed_everything(P.seed, tensorflow=False)
-    t0 = time.perf_counter()
-    hist = fit(model, data["train"], data["val"], epochs=1, batch_size=P.batch_size // ctx.world, lr=P.lr,
-               optimizer="adamw", weight_decay=0.01, schedule="onecycle", grad_clip=1.0, loss=loss,
-               device=ctx.device, verbose="auto" if ctx.main else 0)
-    seconds = time.perf_counter() - t0
-    curve = (distributed.sum_all(torch.stack(steps).float(), ctx) / ctx.world).cpu().numpy()
-    every = max(1, len(curve) // 200)  # keep about 200 points of the curve
-    tokens = int(data["train"][0].numel())
-    facts = {"val_loss": float(hist["val_loss"].iloc[-1]), "seconds": seconds, "tokens": tokens,
-             "tokens_per_s": tokens / seconds, "precision": hist.attrs.get("precision", ""),
-             "device": str(ctx.device), "machine": device_report(str(ctx.device))["device_name"],
-             "processes": ctx.world, "curve_every": every, "batch_size": P.batch_size,
-             "curve": [round(float(v), 4) for v in curve[::every]]}
+    lm = data["lm"]
+    facts = pretraining.pretrain_pass(model, (lm.x, lm.y), (lm.x_val, lm.y_val), batch_size=P.batch_size, lr=P.lr,
+                                      seed=P.seed, device=ctx.device, ctx=ctx, verbose="auto" if ctx.main else 0)
     return model, facts
 
 
