@@ -10,6 +10,7 @@ COMMANDS = {
     "doctor": ("course_utils.tools.doctor", "print versions, device, data and settings to paste when asking for help"),
     "grade": ("course_utils.tools.grade", "instructors: EXECUTE students' notebooks (own kernel, timeout) and tabulate their checks"),
     "exercises": ("course_utils.tools.exercises_cli", "learner versions without solutions; nbgrader metadata (--learner|--update|--check)"),
+    "pretrain": ("course_utils.tools.pretrain", "instructors: pretrain chapter 07's GPT once (torchrun -m course_utils.tools.pretrain for N processes)"),
     "colab": ("course_utils.tools.colab_cells", "maintainers: update or check the Colab badges and set-up cells"),
 }
 

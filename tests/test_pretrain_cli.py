@@ -51,6 +51,9 @@ def test_bad_settings_are_refused_before_any_work(capsys):
     assert pretrain.main(["--profile", "smoke", "--n-head", "3"]) == 2
     assert "divisible by n_head=3" in capsys.readouterr().err
     assert pretrain.main(["--profile", "smoke", "--vocab-size", "-4"]) == 2
+    from course_utils.__main__ import main as course_main  # the same command as `python -m course_utils pretrain`
+
+    assert course_main(["pretrain", "--profile", "smoke", "--n-head", "3"]) == 2
 
 
 def _pretrain(cache: Path, processes: int, *extra) -> str:

@@ -1,6 +1,6 @@
 """Chapter 07's pretraining outside the notebook, on one process or many: `torchrun` starts it.
 
-    python -m course_utils.tools.pretrain --profile full                     # one process
+    python -m course_utils pretrain --profile full                           # one process
     torchrun --standalone --nproc_per_node=4 -m course_utils.tools.pretrain --profile full
     torchrun --nnodes=2 --nproc_per_node=8 --rdzv-endpoint=HOST:29500 -m course_utils.tools.pretrain
 
@@ -77,7 +77,7 @@ def pretrain(P, cfg, data, ctx) -> tuple:
 
 
 def _args(argv):
-    ap = argparse.ArgumentParser(prog="torchrun ... -m course_utils.tools.pretrain",
+    ap = argparse.ArgumentParser(prog="python -m course_utils pretrain  (N processes: torchrun ... -m course_utils.tools.pretrain)",
                                  description="Pretrain chapter 07's GPT and write the checkpoint the notebook picks up.")
     ap.add_argument("--profile", choices=PROFILES, default=None, help="the notebook's profile (default: "
                     "$COURSE_PROFILE, else full)")
