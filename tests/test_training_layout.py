@@ -71,3 +71,36 @@ def test_builtin_adam_is_fused_on_cpu():
 
     assert _make_optimizer(None, conv_net(), 1e-3, 0.0).defaults["fused"] is True
     assert _make_optimizer("adamw", conv_net(), 1e-3, 0.01).defaults["fused"] is True
+
+
+def test_flatten_passes_its_gradient_on_channels_last_during_fit_only():
+    from course_utils.train.layout import channels_last_grads
+
+    seen = []
+    model = conv_net().to(memory_format=torch.channels_last)
+    model[3].register_full_backward_hook(lambda m, g_in, g_out: seen.append(g_out[0]))  # the ReLU before Flatten
+    x = TO_IMG(torch.from_numpy(data(8)[0]))
+    model(x).sum().backward()
+    plain = model[0].weight.grad.clone()
+    assert not seen[-1].is_contiguous(memory_format=torch.channels_last)  # what Flatten hands back by itself
+    model.zero_grad()
+    hooks = channels_last_grads(model)
+    model(x).sum().backward()
+    assert seen[-1].is_contiguous(memory_format=torch.channels_last)
+    assert torch.equal(model[0].weight.grad, plain)  # the same numbers
+    for h in hooks:
+        h.remove()
+    fitted = conv_net()
+    cu.fit(fitted, data(), epochs=1, batch_size=16, transform=TO_IMG, amp=False, verbose=0)
+    assert not fitted[4]._forward_pre_hooks  # fit takes its hooks off again
+
+
+def test_fit_on_cpu_keeps_freed_memory_where_glibc_allows():
+    import sys
+
+    from course_utils import cpu_memory
+
+    cu.fit(conv_net(), data(), epochs=1, batch_size=16, transform=TO_IMG, amp=False, verbose=0)
+    if sys.platform.startswith("linux"):
+        assert cpu_memory._applied is True  # the Debian CI machines have glibc
+    assert cpu_memory.keep_freed_memory() is cpu_memory._applied  # once per process

@@ -21,6 +21,7 @@ import time
 import numpy as np
 import torch
 
+from ..cpu_memory import keep_freed_memory
 from ..device import pick_device
 from ..history import history_frame
 from ..precision import autocast, grad_scaler, precision_for
@@ -28,7 +29,7 @@ from . import distributed
 from .checkpoint import save_checkpoint
 from .data import as_tensor, check_pair, ordered_batches, place, shuffled_batches, steps_per_epoch, take
 from .early_stopping import EarlyStopping, Tracker
-from .layout import check_channels_last, set_layout, wants_channels_last
+from .layout import channels_last_grads, check_channels_last, set_layout, wants_channels_last
 from .progress import Progress, resolve_mode
 from .schedules import check_schedule, make_scheduler
 from .task import check_labels, check_loss, infer_task
@@ -72,10 +73,13 @@ def fit(model, train_data, val_data=None, *, epochs, batch_size=128, lr=1e-3, op
     ctx = distributed.setup(pick_device(device))
     dev = ctx.device
     precision = precision_for(amp, dev)
+    if dev.type == "cpu":
+        keep_freed_memory()  # large activations reused step after step, not faulted in again (cpu_memory.py)
 
     # 3. Run the model once on two samples: catches shape errors, picks the loss, checks the labels.
     model.to(dev)
     layout_note = _choose_layout(model, x, transform, dev, channels_last, precision)
+    layout_hooks = channels_last_grads(model) if layout_note == ", channels-last" else []
     task = infer_task(_probe(model, x, transform, dev), y, loss)
     if stop_rule and stop_rule.monitor.endswith("acc") and not task.with_acc:
         raise ValueError(f"early stopping monitors {stop_rule.monitor}, but no accuracy is computed for this loss")
@@ -119,6 +123,8 @@ def fit(model, train_data, val_data=None, *, epochs, batch_size=128, lr=1e-3, op
                 break
     finally:
         progress.close()
+        for hook in layout_hooks:
+            hook.remove()
 
     # 6. Put back the best weights, and report what was done.
     if tracker and tracker.best_state is not None and tracker.best_epoch != rows[-1]["epoch"]:
