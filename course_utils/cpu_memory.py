@@ -5,8 +5,8 @@ are 11 MB per batch of 128, and their gradients as much again. By default glibc'
 blocks that large straight back to the operating system when PyTorch frees them (mmap, then
 munmap), so the next step asks for fresh pages, and the kernel zeroes every 4 KB page on its first
 touch. Raising two malloc thresholds keeps those blocks in the process for reuse: measured on a
-2-core Xeon, a float32 training step of that CNN (the article's layer order) took 22.6 ms with
-glibc's defaults and 13.4 ms with these (benchmarks/cnn_step.py; results in benchmarks/RESULTS.md). The cost: memory a run has freed
+2-core Xeon, a float32 training step of that CNN (the article's layer order) took 21.0 ms with
+glibc's defaults and 11.9 ms with these (benchmarks/cnn_step.py; results in benchmarks/RESULTS.md). The cost: memory a run has freed
 stays with the process, up to the trim threshold below, until it exits.
 
 Linux with glibc only (where `mallopt` exists); elsewhere this does nothing. TensorFlow and other

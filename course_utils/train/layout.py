@@ -11,8 +11,8 @@ so the layer before it (a pooling or a ReLU over channels-last maps) would recei
 other layout than its input, and PyTorch's CPU kernels then copy it or take a slow strided path.
 While fit trains channels-last, a hook on each Flatten passes that gradient on channels-last
 (`channels_last_grads`); the values are the same. Measured on the article's CNN (ReLU before the
-pooling) on a 2-core Xeon, a float32 training step took 22.6 ms without it and 14.3 ms with it
-(13.4 and 9.2 ms with cpu_memory.py's malloc setting; benchmarks/cnn_step.py).
+pooling) on a 2-core Xeon, a float32 training step took 21.0 ms without it and 14.0 ms with it
+(11.9 and 8.7 ms with cpu_memory.py's malloc setting; benchmarks/cnn_step.py, benchmarks/RESULTS.md).
 
 fit(channels_last="auto") turns it on for models with 2-D convolutions on a CPU, and on a GPU when
 training in bf16 or fp16 (tensor cores want it; in float32 cuDNN may prefer the default). A model
