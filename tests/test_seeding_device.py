@@ -132,3 +132,16 @@ def test_setup_with_keras_starts_it_quietly_in_float32_on_a_cpu():
 def test_setup_refuses_a_device_that_is_not_there_before_anything_else():
     with pytest.raises(RuntimeError, match="use device='auto' or 'cpu'"):
         cu.setup(seed=0, device="cuda" if not torch.cuda.is_available() else "mps", quiet=True)
+
+
+def test_denormals_flushed_after_setup_on_x86():
+    import platform
+
+    import torch
+
+    import course_utils as cu
+
+    cu.setup(seed=0, device="cpu", quiet=True)
+    tiny = torch.tensor([1e-39], dtype=torch.float32)  # a denormal float32
+    if platform.machine().lower() in ("x86_64", "amd64"):
+        assert float(tiny * 1.0) == 0.0  # flushed: computed on as zero
