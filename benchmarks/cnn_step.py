@@ -36,10 +36,11 @@ def measure(keep_memory: bool, hook: bool) -> list[float]:
 
     sys.path.insert(0, str(ROOT))
     from course_utils.cpu_memory import keep_freed_memory
-    from course_utils.device import configure_threads
+    from course_utils.device import flush_denormals, physical_cores
     from course_utils.train.layout import channels_last_grads
 
-    configure_threads()
+    torch.set_num_threads(physical_cores())  # not configure_threads: it would keep freed memory in every run
+    flush_denormals()  # as fit does, in every configuration
     if keep_memory:
         assert keep_freed_memory(), "mallopt is not available here"
     x, y = torch.rand(128, 1, 28, 28), torch.randint(0, 10, (128,))

@@ -11,6 +11,8 @@ import os
 import platform
 import sys
 
+from .cpu_memory import keep_freed_memory
+
 
 def physical_cores() -> int:
     """Cores to use for math: hyper-threads rarely help dense kernels, so count real cores."""
@@ -41,7 +43,7 @@ def configure_threads(n: int | None = None) -> int:
     if "torch" in sys.modules or _has("torch"):
         import torch
 
-        flush_denormals()
+        prepare_cpu()
         torch.set_num_threads(n)
     if "tensorflow" in sys.modules:
         import tensorflow as tf
@@ -52,6 +54,14 @@ def configure_threads(n: int | None = None) -> int:
         except RuntimeError:
             pass  # TensorFlow already started its thread pools; its defaults stay
     return n
+
+
+def prepare_cpu() -> None:
+    """The process settings that make CPU training faster and change no result: denormals flushed
+    (below) and freed memory kept for the next step (course_utils/cpu_memory.py). Idempotent and
+    cheap, so both configure_threads (hence cu.setup) and fit call it."""
+    flush_denormals()
+    keep_freed_memory()
 
 
 def flush_denormals() -> bool:

@@ -1,7 +1,8 @@
 """`cu.setup(...)`: the one call at the top of every chapter.
 
 It does, in this order, what a repeatable run needs: sets the math threads (one per physical core)
-and keeps freed memory in the process for the next training step (course_utils/cpu_memory.py), starts TensorFlow quietly and in the engine's precision when the chapter uses Keras, seeds Python,
+and the CPU settings that speed training up (device.prepare_cpu), starts TensorFlow quietly and in
+the engine's precision when the chapter uses Keras, seeds Python,
 NumPy, PyTorch (and TensorFlow), picks the PyTorch device, and prints one line saying what it
 chose. Training calls later in the chapter need no seed of their own.
 """
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import importlib.util
 
-from .cpu_memory import keep_freed_memory
 from .device import configure_threads, describe, device_report, pick_device
 from .seeding import seed_everything
 
@@ -30,8 +30,7 @@ def setup(seed: int = 0, *, device: str = "auto", keras: bool = False, threads: 
         from .frameworks import import_keras, setup_keras
 
         import_keras()  # before the threads are set: TensorFlow takes its thread counts at start-up
-    n_threads = configure_threads(threads)
-    keep_freed_memory()
+    n_threads = configure_threads(threads)  # and device.prepare_cpu()
     if keras:
         setup_keras()
     seed_everything(seed, tensorflow=keras)

@@ -21,8 +21,7 @@ import time
 import numpy as np
 import torch
 
-from ..cpu_memory import keep_freed_memory
-from ..device import flush_denormals, pick_device
+from ..device import pick_device, prepare_cpu
 from ..history import history_frame
 from ..precision import autocast, grad_scaler, precision_for
 from . import distributed
@@ -74,13 +73,12 @@ def fit(model, train_data, val_data=None, *, epochs, batch_size=128, lr=1e-3, op
     dev = ctx.device
     precision = precision_for(amp, dev)
     if dev.type == "cpu":
-        keep_freed_memory()  # large activations reused step after step, not faulted in again (cpu_memory.py)
-        flush_denormals()  # tiny gradients as zeros, not a hundred times slower (device.py)
+        prepare_cpu()  # denormals flushed, freed memory kept for the next step (device.py)
 
     # 3. Run the model once on two samples: catches shape errors, picks the loss, checks the labels.
     model.to(dev)
-    layout_note = _choose_layout(model, x, transform, dev, channels_last, precision)
-    layout_hooks = channels_last_grads(model) if layout_note == ", channels-last" else []
+    layout_on, layout_note = _choose_layout(model, x, transform, dev, channels_last, precision)
+    layout_hooks = channels_last_grads(model) if layout_on else []
     task = infer_task(_probe(model, x, transform, dev), y, loss)
     if stop_rule and stop_rule.monitor.endswith("acc") and not task.with_acc:
         raise ValueError(f"early stopping monitors {stop_rule.monitor}, but no accuracy is computed for this loss")
@@ -319,10 +317,10 @@ def _probe(model, x, transform, dev):
     return out
 
 
-def _choose_layout(model, x, transform, dev, choice, precision) -> str:
-    """Put a convolutional model channels-last where that pays; ', channels-last' for fit's first line."""
+def _choose_layout(model, x, transform, dev, choice, precision) -> tuple[bool, str]:
+    """Put a convolutional model channels-last where that pays: (whether it is, a note for fit's first line)."""
     if not wants_channels_last(choice, model, dev, precision.dtype is not None):
-        return ""
+        return False, ""
     set_layout(model, True)
     try:
         _probe(model, x, transform, dev)
@@ -330,8 +328,8 @@ def _choose_layout(model, x, transform, dev, choice, precision) -> str:
         set_layout(model, False)  # the model's own code needs the default layout: train in that
         if choice is True:
             raise ValueError(f"channels_last=True, but {err} Pass channels_last=False.") from err
-        return " (channels-last left off: the model fails with it)"
-    return ", channels-last"
+        return False, " (channels-last left off: the model fails with it)"
+    return True, ", channels-last"
 
 
 def _make_optimizer(optimizer, model, lr, weight_decay):
