@@ -4,7 +4,8 @@ All runs use the same real MNIST data (60k train, 10k test evaluated after every
 model (Conv2D 32 3x3 + ReLU, MaxPool 2, Flatten, Dense 64 + ReLU, Dense 10: 347,146 parameters),
 Adam(1e-3), batch 128 and the same number of epochs. Seconds per epoch include the evaluation.
 The machine's measured matmul rate and the CNN's counted FLOPs show how far each run is from what
-the hardware could do at best.
+the hardware could do at best; benchmarks/roofline.py adds the bytes each op moves, for a bound
+that holds for the ops eager PyTorch really runs.
 
 The engine's options are measured one at a time, each against the engine's default: the
 channels-last layout, the fused Adam step, ReLU after the pooling (the same function, in both
@@ -190,6 +191,8 @@ def main(argv=None) -> int:
     ap.add_argument("--no-keras", action="store_true")
     ap.add_argument("--write", action="store_true", help=f"write the table into {RESULTS.name}")
     args = ap.parse_args(argv)
+    from roofline import copy_bandwidth, epoch_bound  # benchmarks/roofline.py, beside this script
+
     cu.configure_threads()
     (x, y), (xt, yt) = cu.load_mnist()
     epochs = 2 if args.quick else args.epochs
@@ -202,11 +205,14 @@ def main(argv=None) -> int:
     rate_before = matmul_gflops()
     rate_bf16 = matmul_gflops(torch.bfloat16)
     flops = count_flops(len(x), len(xt))
+    bandwidth = copy_bandwidth()
+    bounds = {(pf, bf16): epoch_bound(cnn(pf), bf16, rate_bf16 if bf16 else rate_before, bandwidth, len(x), len(xt))
+              for pf in (False, True) for bf16 in (False, True)}
     print(f"machine: {info}")
     print(f"matmul: {rate_before:.0f} GFLOP/s fp32, {rate_bf16:.0f} GFLOP/s bf16; "
           f"CNN: {flops['forward_per_sample'] / 1e6:.3f} MFLOP forward per digit "
           f"(by hand {flops['forward_by_hand'] / 1e6:.3f}), {flops['train_per_sample'] / 1e6:.3f} MFLOP per training digit, "
-          f"{flops['epoch'] / 1e9:.1f} GFLOP per epoch", flush=True)
+          f"{flops['epoch'] / 1e9:.1f} GFLOP per epoch; copy bandwidth {bandwidth:.1f} GB/s", flush=True)
 
     # Emulated bf16 (a CPU without AVX512-BF16/AMX) ran 2-3x slower than float32: not worth an epoch here.
     lower = None if device == "cpu" and not info["cpu_native_bf16"] else ("bf16" if device == "cpu" else "auto")
@@ -243,15 +249,22 @@ def main(argv=None) -> int:
         print(f"  {r['name']:<32} {base / r['steady']:5.2f}x faster; {r['steady'] / ideal:5.1f}x the matmul-bound time")
     quiet = abs(rate_after - rate_before) / rate_before < 0.15 and load_before[0] < 1.5
     report = render(info, rows, base, flops, rate_before, rate_after, rate_bf16, ideal, epochs, len(x),
-                    load_before, load_after, quiet, device, no_compile)
+                    load_before, load_after, quiet, device, no_compile, bandwidth, bounds)
     if args.write:
         write_section(report)
         print(f"\nwritten to {RESULTS}")
     return 0
 
 
+def bound_for(name: str, bounds: dict) -> dict | None:
+    """The op-by-op bound of a row: eager PyTorch rows only (Keras and torch.compile fuse ops)."""
+    if not bounds or name.startswith("Keras") or "torch.compile" in name:
+        return None
+    return bounds.get(("ReLU after pool" in name, "(bfloat16)" in name))
+
+
 def render(info, rows, base, flops, rate_before, rate_after, rate_bf16, ideal, epochs, n_train,
-           load_before, load_after, quiet, device, no_compile=None) -> str:
+           load_before, load_after, quiet, device, no_compile=None, bandwidth=None, bounds=None) -> str:
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     lines = [
         "## Training speed: MNIST CNN (`benchmarks/train_speed.py`)", "",
@@ -260,13 +273,16 @@ def render(info, rows, base, flops, rate_before, rate_after, rate_bf16, ideal, e
         f"so the engine's default (amp='auto') is {precision_for('auto', device)}. "
         f"{n_train:,} training digits, 10,000 test digits evaluated after each epoch, {epochs} epochs, batch 128, Adam 1e-3.",
         "",
-        "| run | each epoch (s) | s/epoch after the first | speed vs DataLoader loop | x matmul-bound time | test acc |",
-        "|---|---|---:|---:|---:|---:|",
+        "| run | each epoch (s) | s/epoch after the first | speed vs DataLoader loop | x matmul-bound time "
+        "| x op-by-op bound | test acc |",
+        "|---|---|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         each = ", ".join(f"{t:.1f}" for t in r["all"])
+        b = bound_for(r["name"], bounds)
+        to_bound = f"{r['steady'] / b['seconds']:.1f}x" if b else "-"
         lines.append(f"| {r['name']} | {each} | {r['steady']:.1f} | {base / r['steady']:.2f}x | "
-                     f"{r['steady'] / ideal:.1f}x | {r['acc']:.4f} |")
+                     f"{r['steady'] / ideal:.1f}x | {to_bound} | {r['acc']:.4f} |")
     speed = {r["name"]: r["steady"] for r in rows}
     keras = speed.get("Keras fit (float32)")
     ratio = lambda name: f"{keras / speed[name]:.2f}x" if keras and name in speed else "n/a"  # noqa: E731
@@ -312,6 +328,24 @@ def render(info, rows, base, flops, rate_before, rate_after, rate_bf16, ideal, e
         f"training digit (forward + backward), {flops['epoch'] / 1e9:.0f} GFLOP per epoch. At the fp32 matmul rate an "
         f"epoch would take {ideal:.2f} s: the gap is memory-bound work (ReLU, max-pool, their backward passes) that "
         "FlopCounterMode does not count, and small matrices.",
+    ]
+    if bounds:
+        art, relu_after = bounds[(False, False)], bounds[(True, False)]
+        art16, relu16 = bounds[(False, True)], bounds[(True, True)]
+        fastest = min((r for r in rows if bound_for(r["name"], bounds)), key=lambda r: r["steady"])
+        lines.append(
+            f"- Op-by-op bound (`benchmarks/roofline.py`): each op PyTorch runs, at the larger of its FLOPs / the matmul "
+            f"rate and the bytes it reads and writes / the copy bandwidth ({bandwidth:.1f} GB/s on a buffer the size of "
+            f"the conv's output). One training step moves {art['step_mb']:.0f} MB in the article's order in float32 "
+            f"({relu_after['step_mb']:.0f} MB with ReLU after the pool; {art16['step_mb']:.0f} and "
+            f"{relu16['step_mb']:.0f} MB in bfloat16) for {art['step_gflop']:.2f} GFLOP; "
+            f"{art['memory_share']:.0%} of the float32 step's bound is memory time. An epoch of these ops needs at least "
+            f"{art['seconds']:.2f} s in the article's order in float32 and {relu16['seconds']:.2f} s with ReLU after the "
+            f"pool in bfloat16 ({art['seconds'] / ideal:.1f}x and {relu16['seconds'] / ideal:.1f}x the matmul-bound "
+            f"time). The fastest eager row, {fastest['name']}, takes {fastest['steady'] / bound_for(fastest['name'], bounds)['seconds']:.1f}x "
+            "its bound: the ops run below the copy rate, and the bound itself falls only if ops are fused, so that "
+            "the 26x26 maps are not written and read again between the convolution, the ReLU and the pooling.")
+    lines += [
         f"- Load average (1 min) {load_before[0]:.2f} before, {load_after[0]:.2f} after; "
         + ("the machine was quiet (matmul rate steady within 15%)." if quiet else
            "**the machine was not quiet** (other work was running or the matmul rate moved by more than 15%): "
@@ -320,13 +354,13 @@ def render(info, rows, base, flops, rate_before, rate_after, rate_bf16, ideal, e
     return "\n".join(lines)
 
 
-def write_section(report: str) -> None:
-    """Replace this benchmark's section in RESULTS.md, leaving other benchmarks' sections alone."""
+def write_section(report: str, start: str = START, end: str = END) -> None:
+    """Replace one benchmark's section in RESULTS.md (this one's by default), leaving the others alone."""
     text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    block = f"{START}\n{report}\n{END}"
-    if START in text and END in text:
-        head, rest = text.split(START, 1)
-        text = head + block + rest.split(END, 1)[1]
+    block = f"{start}\n{report}\n{end}"
+    if start in text and end in text:
+        head, rest = text.split(start, 1)
+        text = head + block + rest.split(end, 1)[1]
     else:
         text = text.rstrip() + "\n\n" + block + "\n"
     RESULTS.write_text(text, encoding="utf-8")

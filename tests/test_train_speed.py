@@ -42,7 +42,7 @@ def test_without_native_bf16_the_report_says_the_bf16_target_cannot_be_tested(ts
     assert "not met with the article's layer order (0.60x)" in text
     assert "met with ReLU after the pooling (1.20x)" in text
     assert "at least 1.5x Keras: not met (0.60x)" in text
-    assert "| engine (float32) | 10.0, 10.0 | 10.0 | 0.90x | 10.0x | 0.9800 |" in text
+    assert "| engine (float32) | 10.0, 10.0 | 10.0 | 0.90x | 10.0x | - | 0.9800 |" in text
 
 
 def test_with_native_bf16_the_default_is_judged_against_the_1_5x_target(ts, monkeypatch):
@@ -63,3 +63,21 @@ def test_write_section_replaces_only_its_own_block(ts, tmp_path, monkeypatch):
     ts.write_section("new report")
     text = results.read_text()
     assert "new report" in text and "old" not in text and "kept" in text and text.count(ts.START) == 1
+
+
+def test_the_op_by_op_bound_is_given_for_eager_pytorch_rows_only(ts, monkeypatch):
+    monkeypatch.setattr(ts, "precision_for", lambda amp, device: "bfloat16")
+    times = dict(FP32, **{"engine (bfloat16)": 4.0, "engine, ReLU after pool (bfloat16)": 3.0,
+                          "engine, ReLU after pool, torch.compile (float32)": 4.0})
+    bound = lambda s, mb: dict(seconds=s, step_ms=1.0, step_mb=mb, step_gflop=0.37, memory_share=0.9)  # noqa: E731
+    bounds = {(False, False): bound(5.0, 158), (True, False): bound(2.5, 116), (False, True): bound(2.0, 92),
+              (True, True): bound(1.5, 71)}
+    text = ts.render(dict(INFO, cpu_native_bf16=True), rows(times), 9.0, FLOPS, 100, 100, 400, 1.0, 2, 60_000,
+                     (0.5,) * 3, (0.5,) * 3, True, "cpu", None, 20.0, bounds)
+    assert "| engine (float32) | 10.0, 10.0 | 10.0 | 0.90x | 10.0x | 2.0x | 0.9800 |" in text  # 10 s / 5 s
+    assert "| engine, ReLU after pool (bfloat16) | 3.0, 3.0 | 3.0 | 3.00x | 3.0x | 2.0x |" in text  # 3 s / 1.5 s
+    assert "| Keras fit (float32) | 6.0, 6.0 | 6.0 | 1.50x | 6.0x | - |" in text  # Keras fuses ops: no bound
+    assert "| engine, ReLU after pool, torch.compile (float32) | 4.0, 4.0 | 4.0 | 2.25x | 4.0x | - |" in text
+    assert "moves 158 MB in the article's order in float32 (116 MB with ReLU after the pool; 92 and 71 MB" in text
+    assert "at least 5.00 s in the article's order in float32 and 1.50 s with ReLU after the pool in bfloat16" in text
+    assert "The fastest eager row, engine, ReLU after pool (bfloat16), takes 2.0x its bound" in text
