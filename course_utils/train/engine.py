@@ -7,6 +7,8 @@ Chapter 04 writes the plain loop by hand first (forward, loss, backward, step, o
 - the whole dataset sits on the device as tensors and a batch is one index_select (no per-sample
   Python); losses and accuracies are summed on the device and read once per epoch (no sync per batch);
 - mixed precision where the hardware has it (course_utils.precision), said in the first line it prints;
+- convolutional models stored channels-last, and ReLU + max-pool pairs run as one compiled pass, where
+  that pays (train/layout.py, train/fusion.py): the same results, less memory traffic;
 - a learning-rate schedule, gradient clipping, early stopping with the best weights restored,
   a checkpoint per epoch, and the same code under torchrun (train/distributed.py).
 Seeding is not fit's job: `cu.setup(seed=...)` (or `cu.seed_everything`) before the call decides the
@@ -28,6 +30,7 @@ from . import distributed
 from .checkpoint import save_checkpoint
 from .data import as_tensor, check_pair, ordered_batches, place, shuffled_batches, steps_per_epoch, take
 from .early_stopping import EarlyStopping, Tracker
+from .fusion import check_fuse, fuse_relu_pool, wants_fusion
 from .layout import channels_last_grads, check_channels_last, set_layout, wants_channels_last
 from .progress import Progress, resolve_mode
 from .schedules import check_schedule, make_scheduler
@@ -38,7 +41,8 @@ OPTIMIZERS = ("adam", "adamw", "sgd")
 
 def fit(model, train_data, val_data=None, *, epochs, batch_size=128, lr=1e-3, optimizer=None,
         weight_decay=0.0, schedule=None, loss=None, transform=None, augment=None, grad_clip=None,
-        early_stopping=None, amp="auto", device="auto", channels_last="auto", checkpoint=None, verbose="auto"):
+        early_stopping=None, amp="auto", device="auto", channels_last="auto", fuse="auto", checkpoint=None,
+        verbose="auto"):
     """Train `model` on train_data=(x, y); returns the history, one row per epoch.
 
     Columns: epoch, train_loss, train_acc, val_loss, val_acc, lr (of the epoch's last step), seconds;
@@ -57,6 +61,8 @@ def fit(model, train_data, val_data=None, *, epochs, batch_size=128, lr=1e-3, op
         has bf16 instructions), "bf16", "fp16", or False for plain float32.
     channels_last: "auto" stores a convolutional model's weights channels-last where that is faster
         (course_utils.train.layout), True or False to decide yourself.
+    fuse: "auto" runs each ReLU + 2x2 max-pool pair of an nn.Sequential as one compiled pass on a CPU,
+        for runs long enough to repay compiling (course_utils.train.fusion); same results, bit for bit.
     checkpoint: a path, written after every epoch and at the end (the returned model's weights).
     verbose: "auto", 0 silent, 1/"bar", 2/"lines" (see course_utils.train.progress).
     Under torchrun each process trains on its share of the data; batch_size is per process.
@@ -67,6 +73,7 @@ def fit(model, train_data, val_data=None, *, epochs, batch_size=128, lr=1e-3, op
         schedule=schedule, loss=loss, transform=transform, augment=augment, grad_clip=grad_clip,
         early_stopping=early_stopping, verbose=verbose)
     check_channels_last(channels_last)
+    check_fuse(fuse)
 
     # 2. Where and how to compute: the device, the process group (under torchrun), the precision.
     ctx = distributed.setup(pick_device(device))
@@ -96,9 +103,10 @@ def fit(model, train_data, val_data=None, *, epochs, batch_size=128, lr=1e-3, op
     train_model = distributed.wrap(model, ctx)  # `model` itself under torchrun's gradient averaging
 
     # 5. Train, one epoch at a time.
+    unfuse, fuse_note = fuse_relu_pool(model) if wants_fusion(fuse, model, dev, epochs * steps) else (None, "")
     progress = Progress(mode, epochs, steps, enabled=ctx.main)
-    progress.note(f"fit: {len(x):,} samples on {dev} in {precision}{layout_note}, {epochs} epoch(s) of {steps} steps"
-                  + (f" on each of {ctx.world} processes" if ctx.active else ""))
+    progress.note(f"fit: {len(x):,} samples on {dev} in {precision}{layout_note}{fuse_note}, {epochs} epoch(s) of "
+                  f"{steps} steps" + (f" on each of {ctx.world} processes" if ctx.active else ""))
     tracker = Tracker(stop_rule) if stop_rule else None
     rows, stopped_early = [], False
     try:
@@ -124,6 +132,8 @@ def fit(model, train_data, val_data=None, *, epochs, batch_size=128, lr=1e-3, op
         progress.close()
         for hook in layout_hooks:
             hook.remove()
+        if unfuse:
+            unfuse()  # the model's own ReLU and MaxPool2d layers, back in place
 
     # 6. Put back the best weights, and report what was done.
     if tracker and tracker.best_state is not None and tracker.best_epoch != rows[-1]["epoch"]:
