@@ -130,3 +130,14 @@ def test_without_a_working_compiler_the_layers_stay_and_fit_says_why(monkeypatch
 def test_a_wrong_choice_is_refused_before_training():
     with pytest.raises(ValueError, match="fuse must be 'auto', True or False"):
         cu.fit(_cnn(), _data(), epochs=1, fuse="yes")
+
+
+def test_fusing_leaves_the_seeded_random_streams_alone():
+    # The compile probe once drew torch.randn: every later augmentation of a seeded run then changed.
+    model = _cnn()
+    torch.manual_seed(0)
+    expected = torch.rand(3)
+    torch.manual_seed(0)
+    undo, note = fusion.fuse_relu_pool(model)
+    assert "fused" in note
+    assert torch.equal(torch.rand(3), expected)
