@@ -27,7 +27,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-CHOICES = ("auto", True, False)
 MIN_STEPS = 1_000  # ~1.5 ms saved per step repays ~1.5 s of compiling from the disk cache; a cold compile needs ~7,000
 
 
