@@ -95,6 +95,13 @@ def test_flatten_passes_its_gradient_on_channels_last_during_fit_only():
     assert not fitted[4]._forward_pre_hooks  # fit takes its hooks off again
 
 
+def test_a_fit_refused_after_the_layout_probe_leaves_no_hook_on_the_model():
+    model, (x, _) = conv_net(), data()
+    with pytest.raises(ValueError):  # label 12 for a model with 10 outputs: refused after the layout probe
+        cu.fit(model, (x, np.full(len(x), 12)), epochs=1, transform=TO_IMG, amp=False, verbose=0)
+    assert not model[4]._forward_pre_hooks
+
+
 def test_fit_on_cpu_keeps_freed_memory_where_glibc_allows():
     import sys
 

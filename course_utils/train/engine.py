@@ -85,7 +85,6 @@ def fit(model, train_data, val_data=None, *, epochs, batch_size=128, lr=1e-3, op
     # 3. Run the model once on two samples: catches shape errors, picks the loss, checks the labels.
     model.to(dev)
     layout_on, layout_note = _choose_layout(model, x, transform, dev, channels_last, precision)
-    layout_hooks = channels_last_grads(model) if layout_on else []
     task = infer_task(_probe(model, x, transform, dev), y, loss)
     if stop_rule and stop_rule.monitor.endswith("acc") and not task.with_acc:
         raise ValueError(f"early stopping monitors {stop_rule.monitor}, but no accuracy is computed for this loss")
@@ -102,7 +101,8 @@ def fit(model, train_data, val_data=None, *, epochs, batch_size=128, lr=1e-3, op
     gen = torch.Generator().manual_seed(distributed.same_seed(int(torch.randint(2**62, (1,))), ctx))
     train_model = distributed.wrap(model, ctx)  # `model` itself under torchrun's gradient averaging
 
-    # 5. Train, one epoch at a time.
+    # 5. Train, one epoch at a time. The model's hooks and fused layers last exactly as long as the loop.
+    layout_hooks = channels_last_grads(model) if layout_on else []
     unfuse, fuse_note = fuse_relu_pool(model) if wants_fusion(fuse, model, dev, epochs * steps) else (None, "")
     progress = Progress(mode, epochs, steps, enabled=ctx.main)
     progress.note(f"fit: {len(x):,} samples on {dev} in {precision}{layout_note}{fuse_note}, {epochs} epoch(s) of "
