@@ -22,7 +22,6 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-RESULTS = Path(__file__).with_name("RESULTS.md")
 START, END = "<!-- cnn_step:start -->", "<!-- cnn_step:end -->"
 VARIANTS = [("article order (ReLU, then pool)", False, None), ("ReLU after pool", True, None),
             ("article order (ReLU, then pool)", False, "bf16"), ("ReLU after pool", True, "bf16")]
@@ -82,7 +81,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--child", nargs=2, type=int, help=argparse.SUPPRESS)
     ap.add_argument("--rounds", type=int, default=2, help="times each configuration runs (alternating)")
-    ap.add_argument("--write", action="store_true", help=f"write the table into {RESULTS.name}")
+    ap.add_argument("--write", action="store_true", help="write the table into RESULTS.md")
     args = ap.parse_args(argv)
     if args.child:
         print(json.dumps(measure(bool(args.child[0]), bool(args.child[1]))))
@@ -98,11 +97,9 @@ def main(argv=None) -> int:
     report = render(best, args.rounds, load0, os.getloadavg()[0])
     print(report)
     if args.write:
-        text = RESULTS.read_text(encoding="utf-8")
-        block = f"{START}\n{report}\n{END}"
-        text = (text[:text.index(START)] + block + text[text.index(END) + len(END):]) if START in text else \
-            text.rstrip() + "\n\n" + block + "\n"
-        RESULTS.write_text(text, encoding="utf-8")
+        from train_speed import write_section  # beside this script
+
+        write_section(report, START, END)
     return 0
 
 

@@ -31,18 +31,23 @@ from torch.utils._pytree import tree_flatten
 from torch.utils.flop_counter import flop_registry
 
 
-def copy_bandwidth(nbytes: int = 128 * 32 * 26 * 26 * 4, repeats: int = 30) -> float:
-    """Best copy rate in GB/s (bytes read + bytes written), on a buffer the size of the conv's maps."""
-    src = torch.randn(nbytes // 4)
-    dst = torch.empty_like(src)
-    for _ in range(3):
-        dst.copy_(src)
+def time_ms(fn, repeats: int = 30) -> float:
+    """Best of `repeats` timings of fn(), after 5 warm-up calls, in milliseconds."""
+    for _ in range(5):
+        fn()
     best = float("inf")
     for _ in range(repeats):
         t0 = time.perf_counter()
-        dst.copy_(src)
+        fn()
         best = min(best, time.perf_counter() - t0)
-    return 2 * nbytes / best / 1e9
+    return best * 1e3
+
+
+def copy_bandwidth(nbytes: int = 128 * 32 * 26 * 26 * 4) -> float:
+    """Best copy rate in GB/s (bytes read + bytes written), on a buffer the size of the conv's maps."""
+    src = torch.randn(nbytes // 4)
+    dst = torch.empty_like(src)
+    return 2 * nbytes / (time_ms(lambda: dst.copy_(src)) / 1e3) / 1e9
 
 
 class OpCosts(TorchDispatchMode):
@@ -86,8 +91,13 @@ def step_ops(model: nn.Module, bf16: bool, batch: int = 128) -> tuple[list, list
     return train.ops, evaluate.ops
 
 
+def op_seconds(flops: float, moved: float, rate_gflops: float, bandwidth_gbs: float) -> float:
+    """One op's roofline: the slower of its arithmetic and its memory traffic."""
+    return max(flops / (rate_gflops * 1e9), moved / (bandwidth_gbs * 1e9))
+
+
 def bound_seconds(ops, rate_gflops: float, bandwidth_gbs: float) -> float:
-    return sum(max(f / (rate_gflops * 1e9), b / (bandwidth_gbs * 1e9)) for _, f, b in ops)
+    return sum(op_seconds(f, b, rate_gflops, bandwidth_gbs) for _, f, b in ops)
 
 
 def epoch_bound(model: nn.Module, bf16: bool, rate_gflops: float, bandwidth_gbs: float,
@@ -100,17 +110,6 @@ def epoch_bound(model: nn.Module, bf16: bool, rate_gflops: float, bandwidth_gbs:
             "step_mb": sum(b for *_, b in train) / 1e6, "step_gflop": sum(f for _, f, _ in train) / 1e9,
             "memory_share": sum(b / (bandwidth_gbs * 1e9) for _, f, b in train
                                 if b / (bandwidth_gbs * 1e9) > f / (rate_gflops * 1e9)) / step}
-
-
-def time_ms(fn, repeats: int = 30) -> float:
-    for _ in range(5):
-        fn()
-    best = float("inf")
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best * 1e3
 
 
 def relu_pool_fusion() -> dict | str:
@@ -193,7 +192,7 @@ def main(argv=None) -> int:
             for name, f, b in train:
                 by_op[name][0] += f
                 by_op[name][1] += b
-                by_op[name][2] += max(f / (r * 1e9), b / (bw * 1e9))
+                by_op[name][2] += op_seconds(f, b, r, bw)
             label = f"{'ReLU after pool' if pool_first else 'article order'}, {'bf16' if bf16 else 'float32'}"
             steps.append((label, dict(by_op)))
     report = render(bw, rate, rate16, steps, relu_pool_fusion(), threads)

@@ -1,5 +1,6 @@
-"""Shared test settings: the smoke profile, and where the local mirror is."""
+"""Shared test settings: the smoke profile, where the local mirror is, how to load a benchmark script."""
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -17,6 +18,18 @@ def mirror_dir() -> Path:
     if not SHARED_MIRROR.is_dir():
         pytest.fail(f"the local data mirror {SHARED_MIRROR} is missing; tests use it as a classroom mirror")
     return SHARED_MIRROR
+
+
+@pytest.fixture(scope="session")
+def load_benchmark():
+    """load_benchmark("train_speed"): a script of benchmarks/ as a module (the folder is not a package)."""
+    def load(name):
+        spec = importlib.util.spec_from_file_location(name, REPO / "benchmarks" / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+
+    return load
 
 
 def pytest_collection_modifyitems(config, items):

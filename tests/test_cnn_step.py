@@ -1,6 +1,5 @@
 """benchmarks/cnn_step.py: one child process measures every variant; the report names what it compares."""
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -12,15 +11,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "benchmarks" / "cnn_step.py"
 
 
-def _module():
-    spec = importlib.util.spec_from_file_location("cnn_step", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_report_has_one_row_per_configuration_and_the_speed_ups():
-    cs = _module()
+def test_report_has_one_row_per_configuration_and_the_speed_ups(load_benchmark):
+    cs = load_benchmark("cnn_step")
     best = {c: [20.0 - 5 * i, 10.0, 8.0, 6.0] for i, c in enumerate(cs.CONFIGS)}
     text = cs.render(best, 2, 0.5, 0.6)
     table = [line for line in text.splitlines() if line.startswith("| ")]

@@ -1,6 +1,5 @@
 """benchmarks/roofline.py: what the op counter charges each op, checked on ops whose cost is known."""
 
-import importlib.util
 from pathlib import Path
 
 import pytest
@@ -11,11 +10,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def rl():
-    spec = importlib.util.spec_from_file_location("roofline", ROOT / "benchmarks" / "roofline.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def rl(load_benchmark):
+    return load_benchmark("roofline")
 
 
 def test_an_elementwise_op_reads_and_writes_its_tensor_once_and_a_view_moves_nothing(rl):

@@ -1,19 +1,11 @@
 """benchmarks/train_speed.py: the report it writes says what was measured, without training anything."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def ts():
-    spec = importlib.util.spec_from_file_location("train_speed", ROOT / "benchmarks" / "train_speed.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def ts(load_benchmark):
+    return load_benchmark("train_speed")
 
 
 FLOPS = dict(forward_per_sample=1.083e6, forward_by_hand=1.083e6, train_per_sample=2.859e6, epoch=182e9)
